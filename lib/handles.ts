@@ -1,0 +1,83 @@
+// Handle and TimerHandle: a scheduled callback, as asyncio's events.Handle / TimerHandle.
+import type { EventLoop } from './base-loop';
+
+type Callback = (...args: any[]) => unknown;
+
+/** A callback scheduled on a loop; `cancel()` keeps it from running. */
+export class Handle {
+  /** @internal */ _callback: Callback | null;
+  /** @internal */ _args: unknown[] | undefined;
+  /** @internal */ _loop: EventLoop;
+  /** @internal */ _cancelled = false;
+  /** @internal where it was created, in debug mode */ _sourceStack: string | undefined;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[] | undefined, loop: EventLoop) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+    if (loop._debug) this._sourceStack = captureStack();
+  }
+
+  /** Keeps the callback from running; harmless when it already ran or was cancelled. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    // Drop the references at once: a cancelled handle must not keep its callback alive.
+    this._callback = null;
+    this._args = undefined;
+  }
+
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** @internal */
+  _run(): void {
+    const callback = this._callback!;
+    const args = this._args;
+    if (args === undefined) callback();
+    else callback(...args);
+  }
+
+  /** @internal a name for reports: the callback's name */
+  _describe(): string {
+    const name = this._callback?.name || '<anonymous>';
+    return `${this.constructor.name}(${name}${this._cancelled ? ', cancelled' : ''})`;
+  }
+
+  toString(): string {
+    return `<${this._describe()}>`;
+  }
+}
+
+/** A callback scheduled for a time of the loop's clock (`loop.time()`, ms). */
+export class TimerHandle extends Handle {
+  /** @internal */ readonly _when: number;
+  /** @internal tie-break: timers due at the same time run in scheduling order */ readonly _seq: number;
+  /** @internal whether it is still in the loop's heap */ _scheduled = true;
+
+  /** @internal */
+  constructor(when: number, seq: number, callback: Callback, args: unknown[] | undefined, loop: EventLoop) {
+    super(callback, args, loop);
+    this._when = when;
+    this._seq = seq;
+  }
+
+  /** When it is due, in the loop's clock (ms). */
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (this._cancelled) return;
+    super.cancel();
+    if (this._scheduled) this._loop._timerHandleCancelled();
+  }
+}
+
+export function captureStack(): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, captureStack);
+  return holder.stack?.split('\n').slice(2).join('\n');
+}

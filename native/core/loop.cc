@@ -1,0 +1,181 @@
+#include "loop.h"
+
+#include <fcntl.h>
+
+#include <cmath>
+#include <cstdlib>
+
+namespace evloop {
+
+struct Loop::Poll {
+  uv_poll_t* handle;  // handle->data points back here
+  Loop* owner;
+  int fd;
+};
+
+
+namespace {
+
+// libuv structs are sized at run time: the addon may run on a newer libuv than its headers.
+template <typename T>
+T* new_handle(uv_handle_type type) {
+  return static_cast<T*>(std::calloc(1, uv_handle_size(type)));
+}
+
+void free_on_close(uv_handle_t* handle) { std::free(handle); }
+
+void close_handle(uv_handle_t* handle) {
+  if (handle != nullptr && !uv_is_closing(handle)) uv_close(handle, free_on_close);
+}
+
+}  // namespace
+
+Loop::Loop() {
+  loop_ = static_cast<uv_loop_t*>(std::calloc(1, uv_loop_size()));
+  uv_loop_init(loop_);
+  loop_->data = this;
+  wake_ = new_handle<uv_async_t>(UV_ASYNC);
+  // The wake-up handle stays referenced: it keeps UV_RUN_ONCE blocking when nothing else is armed.
+  uv_async_init(loop_, wake_, [](uv_async_t*) {});
+  timer_ = new_handle<uv_timer_t>(UV_TIMER);
+  uv_timer_init(loop_, timer_);
+  inbox_ = std::make_shared<Inbox>(wake_);
+}
+
+Loop::~Loop() { close(); }
+
+void Loop::wait(double timeout_ms, Batch& out) {
+  if (loop_ == nullptr) return;
+  batch_ = &out;
+  if (timeout_ms == 0) {
+    uv_run(loop_, UV_RUN_NOWAIT);
+  } else {
+    if (timeout_ms > 0) {
+      uv_update_time(loop_);
+      // Rounded up: a timer must never fire early.
+      uv_timer_start(timer_, [](uv_timer_t*) {}, static_cast<uint64_t>(std::ceil(timeout_ms)), 0);
+    }
+    uv_run(loop_, UV_RUN_ONCE);
+    uv_timer_stop(timer_);
+  }
+  batch_ = nullptr;
+  inbox_->take(out.items);
+}
+
+int Loop::backend_fd() const { return loop_ ? uv_backend_fd(loop_) : -1; }
+
+void Loop::wake() {
+  if (wake_ != nullptr) uv_async_send(wake_);
+}
+
+void Loop::on_poll(uv_poll_t* handle, int status, int events) {
+  auto* poll = static_cast<Poll*>(handle->data);
+  Batch* batch = poll->owner->batch_;
+  if (batch == nullptr) return;
+  // An error (the descriptor went bad) is reported as readiness of both kinds, as select() does,
+  // so that the callback runs and finds out by reading.
+  if (status < 0) events = UV_READABLE | UV_WRITABLE;
+  batch->ready.push_back({poll->fd, events & (UV_READABLE | UV_WRITABLE)});
+}
+
+void Loop::stop_poll(std::map<int, Poll*>::iterator it) {
+  uv_poll_stop(it->second->handle);
+  close_handle(reinterpret_cast<uv_handle_t*>(it->second->handle));
+  delete it->second;
+  polls_.erase(it);
+}
+
+int Loop::watch(int fd, int events) {
+  if (loop_ == nullptr) return UV_EBADF;
+  if (fd < 0) return UV_EBADF;
+  // A fresh handle each time: re-arming a descriptor that was closed behind libuv's back makes
+  // epoll_ctl fail, and libuv aborts on that. A new handle starts with a clean registration.
+  auto it = polls_.find(fd);
+  if (it != polls_.end()) stop_poll(it);
+  if (events == 0) return 0;
+  if (fcntl(fd, F_GETFD) == -1) return UV_EBADF;
+  auto* handle = new_handle<uv_poll_t>(UV_POLL);
+  int err = uv_poll_init(loop_, handle, fd);
+  if (err != 0) {
+    std::free(handle);
+    return err;
+  }
+  err = uv_poll_start(handle, events, on_poll);
+  if (err != 0) {
+    close_handle(reinterpret_cast<uv_handle_t*>(handle));
+    return err;
+  }
+  auto* poll = new Poll{handle, this, fd};
+  handle->data = poll;
+  polls_[fd] = poll;
+  return 0;
+}
+
+void Loop::on_signal(uv_signal_t* handle, int signum) {
+  Loop* owner = static_cast<Loop*>(handle->loop->data);
+  if (owner->batch_ == nullptr) return;
+  if (handle == owner->interrupt_) {
+    owner->batch_->interrupted = true;
+  } else {
+    owner->batch_->signals.push_back(signum);
+  }
+}
+
+int Loop::watch_signal(int signum, bool on) {
+  if (loop_ == nullptr) return UV_EBADF;
+  auto it = signals_.find(signum);
+  if (!on) {
+    if (it == signals_.end()) return 0;
+    close_handle(reinterpret_cast<uv_handle_t*>(it->second));
+    signals_.erase(it);
+    return 0;
+  }
+  if (it != signals_.end()) return 0;
+  auto* handle = new_handle<uv_signal_t>(UV_SIGNAL);
+  uv_signal_init(loop_, handle);
+  int err = uv_signal_start(handle, on_signal, signum);
+  if (err != 0) {
+    close_handle(reinterpret_cast<uv_handle_t*>(handle));
+    return err;
+  }
+  signals_[signum] = handle;
+  return 0;
+}
+
+int Loop::watch_interrupt(bool on) {
+  if (loop_ == nullptr) return UV_EBADF;
+  if (!on) {
+    close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
+    interrupt_ = nullptr;
+    return 0;
+  }
+  if (interrupt_ != nullptr) return 0;
+  interrupt_ = new_handle<uv_signal_t>(UV_SIGNAL);
+  uv_signal_init(loop_, interrupt_);
+  int err = uv_signal_start(interrupt_, on_signal, SIGINT);
+  if (err != 0) {
+    close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
+    interrupt_ = nullptr;
+  }
+  return err;
+}
+
+void Loop::close() {
+  if (loop_ == nullptr) return;
+  inbox_->close();
+  while (!polls_.empty()) stop_poll(polls_.begin());
+  for (auto& entry : signals_) close_handle(reinterpret_cast<uv_handle_t*>(entry.second));
+  signals_.clear();
+  close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
+  close_handle(reinterpret_cast<uv_handle_t*>(wake_));
+  close_handle(reinterpret_cast<uv_handle_t*>(timer_));
+  interrupt_ = nullptr;
+  wake_ = nullptr;
+  timer_ = nullptr;
+  // Let libuv run the close callbacks, then the loop has nothing left.
+  while (uv_loop_close(loop_) == UV_EBUSY) uv_run(loop_, UV_RUN_NOWAIT);
+  std::free(loop_);
+  loop_ = nullptr;
+}
+
+}  // namespace evloop

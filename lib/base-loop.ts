@@ -203,7 +203,7 @@ export class EventLoop {
   callSoon(callback: Callback, ...args: unknown[]): Handle {
     this._checkClosed();
     validateFunction(callback, 'callback');
-    return this._callSoonUnchecked(callback, ...args);
+    return this._schedule(callback, args.length > 0 ? args : undefined);
   }
 
   /** callSoon that may be called while the loop waits; from JavaScript it runs on the loop's thread. */
@@ -319,7 +319,7 @@ export class EventLoop {
     if (handler !== null && this._messageBacklog.length > 0 && !this._closed) {
       const backlog = this._messageBacklog;
       this._messageBacklog = [];
-      for (const value of backlog) this._callSoonUnchecked(handler, value);
+      for (const value of backlog) this._schedule(handler, [value]);
     }
   }
 
@@ -380,8 +380,8 @@ export class EventLoop {
   // ---- internals: the turn ------------------------------------------------------------------
 
   /** @internal */
-  _callSoonUnchecked(callback: Callback, ...args: unknown[]): Handle {
-    const handle = new Handle(callback, args.length > 0 ? args : undefined, this);
+  _schedule(callback: Callback, args: unknown[] | undefined): Handle {
+    const handle = new Handle(callback, args, this);
     this._ready.push(handle);
     if (this._ready.length === 1) this._readyChanged();
     return handle;

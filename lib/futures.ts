@@ -162,8 +162,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _callSoon(callback: DoneCallback<T>): void {
     const resource = this._asyncResource;
-    if (resource === undefined) this._loop._callSoonUnchecked(callback, this);
-    else this._loop._callSoonUnchecked(() => resource.runInAsyncScope(callback, null, this));
+    if (resource === undefined) this._loop._schedule(callback, [this]);
+    else this._loop._schedule(() => resource.runInAsyncScope(callback, null, this), undefined);
   }
 
   /** @internal */

@@ -45,6 +45,8 @@ export interface NativeRunner {
   take(): [kind: number, source: string, exportName: string, args: Uint8Array] | undefined;
   finish(ok: boolean, bytes: Uint8Array): void;
   detach(): void;
+  /** Detaches unless JS work waits; false: take it. */
+  leaveIfIdle(): boolean;
 }
 
 export interface PoolOptionsNative {

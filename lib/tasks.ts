@@ -56,7 +56,7 @@ export class Task<T = unknown> extends Future<T> {
     }
     loop._taskCreated(this);
     if (this._promiseKind && typeof source !== 'function') this._follow(source as PromiseLike<T>);
-    else loop._callSoonUnchecked(() => this._step(undefined, undefined, false));
+    else loop._schedule(() => this._step(undefined, undefined, false), undefined);
   }
 
   getName(): string {
@@ -75,7 +75,7 @@ export class Task<T = unknown> extends Future<T> {
       this._mustCancel = true;
       this._abort?.abort(new CancelledError(message));
       // Ends cancelled on the next turn, without waiting for the promise; its late value is dropped.
-      this._loop._callSoonUnchecked(() => this._finishCancel());
+      this._loop._schedule(() => this._finishCancel(), undefined);
       return true;
     }
     if (this._waiter !== null && this._waiter.cancel(message)) return true;
@@ -182,7 +182,7 @@ export class Task<T = unknown> extends Future<T> {
       waiter = yielded;
     } else if (yielded === undefined || yielded === null) {
       // A bare `yield` gives the loop one turn, as asyncio.sleep(0).
-      loop._callSoonUnchecked(() => this._step(undefined, undefined, false));
+      loop._schedule(() => this._step(undefined, undefined, false), undefined);
       return;
     } else if (isCoroutine(yielded)) {
       waiter = new Task(loop, yielded);
@@ -220,7 +220,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal */
   _throwInSoon(error: unknown): void {
-    this._loop._callSoonUnchecked(() => this._step(undefined, error, true));
+    this._loop._schedule(() => this._step(undefined, error, true), undefined);
   }
 
   /** @internal */

@@ -122,8 +122,12 @@ async function drain(): Promise<void> {
     runner.finish(ok, bytes);
   }
   busy = false;
-  // Idle: leave after idleTimeout (the native handle is all that keeps this thread alive).
-  idleTimer = setTimeout(() => runner.detach(), idleTimeout);
+  // Idle: leave after idleTimeout (the native handle is all that keeps this thread alive),
+  // unless work arrived that waits for a free slot.
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (!runner.leaveIfIdle()) void drain();
+  }, idleTimeout);
 }
 
 void drain();

@@ -198,6 +198,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
                            InstanceMethod<&RunnerWrap::Take>("take"),
                            InstanceMethod<&RunnerWrap::Finish>("finish"),
                            InstanceMethod<&RunnerWrap::Detach>("detach"),
+                           InstanceMethod<&RunnerWrap::LeaveIfIdle>("leaveIfIdle"),
                        });
   }
 
@@ -266,6 +267,14 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
 
   void Detach(const Napi::CallbackInfo&) { DetachNow(); }
 
+  // leaveIfIdle(): detaches unless JS work is waiting (then the runner should take it).
+  Napi::Value LeaveIfIdle(const Napi::CallbackInfo& info) {
+    if (!runner_) return Napi::Boolean::New(info.Env(), true);
+    if (!runner_->leave_if_idle()) return Napi::Boolean::New(info.Env(), false);
+    DetachNow();
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
   void DetachNow() {
     if (!runner_) return;
     {
@@ -274,11 +283,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
       target_->async = nullptr;
     }
     // Work taken and not finished fails: the pool reports it to its loop.
-    if (current_) {
-      current_->status = Work::Status::kFailed;
-      runner_->finish(std::move(current_));
-    }
-    runner_->detach();
+    runner_->detach(std::move(current_));
     runner_.reset();
     on_wake_.Reset();
     if (async_context_ != nullptr) napi_async_destroy(Env(), async_context_);

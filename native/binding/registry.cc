@@ -7,14 +7,15 @@ namespace evloop::registry {
 
 namespace {
 
-std::mutex mu;
+// Never destroyed: at process exit, static destructors must not join pool threads still running.
+std::mutex& mu = *new std::mutex;
 uint64_t next_id = 1;
-std::map<uint64_t, std::weak_ptr<Inbox>> inboxes;
+std::map<uint64_t, std::weak_ptr<Inbox>>& inboxes = *new std::map<uint64_t, std::weak_ptr<Inbox>>;
 struct PoolEntry {
   std::shared_ptr<Pool> pool;
   size_t holders;
 };
-std::map<uint64_t, PoolEntry> pools;
+std::map<uint64_t, PoolEntry>& pools = *new std::map<uint64_t, PoolEntry>;
 uint64_t default_pool_id = 0;
 
 }  // namespace

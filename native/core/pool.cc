@@ -339,23 +339,27 @@ void Pool::Impl::run_thread(Thread* self) {
   name_thread(name, self->number);
   std::unique_lock<std::mutex> lock(mu);
   for (;;) {
-    if (self->next) {
-      std::unique_ptr<Work> work = std::move(self->next);
-      lock.unlock();
+    if (!self->next) {
+      if (should_exit_locked()) break;
+      set_idle_locked(self);
+      if (!wait_for_work(lock, self)) break;  // idle timeout
+      continue;
+    }
+    std::unique_ptr<Work> work = std::move(self->next);
+    lock.unlock();
+    // While busy, one lock per work: accounting the finished one also picks up the next.
+    while (work) {
       run_work(*work);
-      lock.lock();
       After after;
+      lock.lock();
       finished_locked(std::move(work), after);
       set_idle_locked(self);  // first in line for the next work: no thread is started for it
       schedule_locked(after);
+      work = std::move(self->next);
       lock.unlock();
       flush(after);
-      lock.lock();
-      continue;
     }
-    if (should_exit_locked()) break;
-    set_idle_locked(self);
-    if (!wait_for_work(lock, self)) break;  // idle timeout
+    lock.lock();
   }
   exit_locked(self);
 }
@@ -477,7 +481,9 @@ Pool::Pool(PoolOptions options) : impl_(std::make_shared<Impl>(options)), option
 Pool::~Pool() {
   // Nobody can submit or attach any more (runners hold the Pool), so queued work could only wait.
   shutdown(true);
-  impl_->join_threads();
+  // Idle threads exit at once: join them. Threads still running work (a long sleep, at process
+  // exit) are not waited for: they share the Impl, finish, and exit on their own.
+  if (stats().running == 0) impl_->join_threads();
 }
 
 Pool::SubmitResult Pool::submit(std::unique_ptr<Work> work, bool* want_runner) {

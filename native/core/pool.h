@@ -80,7 +80,7 @@ class Pool : public std::enable_shared_from_this<Pool> {
   enum class SubmitResult { kOk, kShutdown, kQueueFull };
 
   static std::shared_ptr<Pool> create(PoolOptions options);
-  ~Pool();  // shutdown(true), then joins the native threads
+  ~Pool();  // shutdown(true); joins the native threads unless some still run work
 
   // On kOk the pool owns the work. `want_runner` is set when JS work waits and another
   // JsRunner may start (fewer runners than max_workers, and more JS work waiting than idle,

@@ -42,9 +42,10 @@ bool fail(const char* code, const char* name, const std::string& message, Failur
 }
 
 // An OpenSSL failure after a successful fetch (not expected); Node would show OpenSSL's text.
+// The errors this call queued are dropped, and only those.
 bool openssl_failure(Failure& failure) {
-  unsigned long err = ERR_get_error();
-  ERR_clear_error();
+  unsigned long err = ERR_peek_last_error();
+  ERR_pop_to_mark();
   if (err == 0) return fail("", "Error", "Digest method not supported", failure);
   char text[256];
   ERR_error_string_n(err, text, sizeof(text));
@@ -68,20 +69,21 @@ bool digest(const std::string& algorithm, const uint8_t* data, size_t size, Byte
   // The default output length; for shake128/shake256 that is 16/32 bytes, which is what
   // createHash('shake256').digest() gives in Node 20 when no outputLength is set.
   int length = EVP_MD_get_size(md.get());
+  ERR_set_mark();
   Ctx ctx(EVP_MD_CTX_new());
   if (!ctx || length < 0 || EVP_DigestInit_ex(ctx.get(), md.get(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), data, size) != 1) {
     return openssl_failure(failure);
   }
   // Node skips the final call for a zero-length output (OpenSSL issue 9431).
-  if (length == 0) return true;
-  out.resize(static_cast<size_t>(length));
   unsigned int written = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &written) != 1) {
+  out.resize(static_cast<size_t>(length));
+  if (length > 0 && EVP_DigestFinal_ex(ctx.get(), out.data(), &written) != 1) {
     out.clear();
     return openssl_failure(failure);
   }
   out.resize(written);
+  ERR_pop_to_mark();
   return true;
 }
 

@@ -5,7 +5,6 @@
 #include <uv.h>
 
 #include <cstring>
-#include <regex>
 #include <string>
 
 #include "tasks.h"
@@ -13,61 +12,86 @@
 namespace evloop::tasks {
 namespace {
 
-// lib/internal/net.js: the address patterns behind net.isIP().
-const char kV4Seg[] = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
-const char kV6Seg[] = "(?:[0-9a-fA-F]{1,4})";
+// net.isIP(), written out from lib/internal/net.js's IPv4Reg and IPv6Reg.
 
-std::string v4_str() { return std::string("(?:") + kV4Seg + "\\.){3}" + kV4Seg; }
+// Plain ASCII classes; <cctype>'s depend on the process's locale.
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-const std::regex& ipv4_pattern() {
-  static const std::regex pattern(v4_str());
-  return pattern;
+// v4Seg: 0-255 in decimal without leading zeros.
+bool is_v4_seg(const std::string& s) {
+  if (s.empty() || s.size() > 3) return false;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+  }
+  if (s.size() > 1 && s[0] == '0') return false;
+  return std::stoi(s) <= 255;
 }
 
-// IPv6Reg without its zone suffix `(?:%[0-9a-zA-Z-.:]{1,})?`, which is checked by hand so
-// that std::regex only ever sees short strings.
-const std::regex& ipv6_pattern() {
-  static const std::regex pattern = [] {
-    const std::string seg = kV6Seg, v4 = v4_str();
-    return std::regex(
-        "(?:"
-        "(?:" + seg + ":){7}(?:" + seg + "|:)|"
-        "(?:" + seg + ":){6}(?:" + v4 + "|:" + seg + "|:)|"
-        "(?:" + seg + ":){5}(?::" + v4 + "|(?::" + seg + "){1,2}|:)|"
-        "(?:" + seg + ":){4}(?:(?::" + seg + "){0,1}:" + v4 + "|(?::" + seg + "){1,3}|:)|"
-        "(?:" + seg + ":){3}(?:(?::" + seg + "){0,2}:" + v4 + "|(?::" + seg + "){1,4}|:)|"
-        "(?:" + seg + ":){2}(?:(?::" + seg + "){0,3}:" + v4 + "|(?::" + seg + "){1,5}|:)|"
-        "(?:" + seg + ":){1}(?:(?::" + seg + "){0,4}:" + v4 + "|(?::" + seg + "){1,6}|:)|"
-        "(?::(?:(?::" + seg + "){0,5}:" + v4 + "|(?::" + seg + "){1,7}|:))"
-        ")");
-  }();
-  return pattern;
-}
-
-// No string longer than these can match the patterns above.
-constexpr size_t kLongestIpv4 = 15;  // 255.255.255.255
-constexpr size_t kLongestIpv6 = 45;  // six groups of four and a dotted quad
-
+// v4Str: four v4Segs joined by dots.
 bool is_ipv4(const std::string& s) {
-  return s.size() <= kLongestIpv4 && std::regex_match(s, ipv4_pattern());
+  size_t start = 0;
+  for (int i = 0; i < 4; ++i) {
+    size_t dot = i < 3 ? s.find('.', start) : s.size();
+    if (dot == std::string::npos || !is_v4_seg(s.substr(start, dot - start))) return false;
+    start = dot + 1;
+  }
+  return true;
 }
 
+// v6Seg: one to four hex digits.
+bool is_v6_seg(const std::string& s) {
+  if (s.empty() || s.size() > 4) return false;
+  for (char c : s) {
+    if (!is_hex(c)) return false;
+  }
+  return true;
+}
+
+// Colon-separated groups, the last of which may be a dotted IPv4 address (worth two groups).
+// Counts the groups; false if a group is malformed or the IPv4 part is not last.
+bool count_groups(const std::string& s, bool v4_allowed, int& groups) {
+  groups = 0;
+  if (s.empty()) return true;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = s.find(':', start);
+    std::string group = s.substr(start, colon == std::string::npos ? colon : colon - start);
+    if (colon == std::string::npos && v4_allowed && group.find('.') != std::string::npos) {
+      if (!is_ipv4(group)) return false;
+      groups += 2;
+      return true;
+    }
+    if (!is_v6_seg(group)) return false;
+    ++groups;
+    if (colon == std::string::npos) return true;
+    start = colon + 1;
+  }
+}
+
+// IPv6Reg's alternatives come to this: without '::', eight groups (the last two may be an
+// IPv4 address); with one '::', at most seven groups around it, an IPv4 address only at the
+// end. The zone suffix `%[0-9a-zA-Z-.:]+` is optional.
 bool is_zone_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         c == '-' || c == '.' || c == ':';
+  return is_alnum(c) || c == '-' || c == '.' || c == ':';
 }
 
 bool is_ipv6(const std::string& s) {
   size_t percent = s.find('%');
-  std::string address = s.substr(0, percent);
   if (percent != std::string::npos) {
-    std::string zone = s.substr(percent + 1);
-    if (zone.empty()) return false;
-    for (char c : zone) {
-      if (!is_zone_char(c)) return false;
+    if (percent + 1 == s.size()) return false;
+    for (size_t i = percent + 1; i < s.size(); ++i) {
+      if (!is_zone_char(s[i])) return false;
     }
   }
-  return address.size() <= kLongestIpv6 && std::regex_match(address, ipv6_pattern());
+  std::string address = s.substr(0, percent);
+  size_t gap = address.find("::");
+  int left = 0, right = 0;
+  if (gap == std::string::npos) return count_groups(address, true, left) && left == 8;
+  std::string head = address.substr(0, gap), tail = address.substr(gap + 2);
+  return count_groups(head, false, left) && count_groups(tail, true, right) &&
+         left + right <= 7;
 }
 
 // net.isIP: 4, 6 or 0.
@@ -85,9 +109,9 @@ bool punycode_decode(const std::string& input, std::u32string& out) {
     if (c >= '0' && c <= '9') return c - '0' + 26;
     return -1;
   };
-  auto adapt = [&](int32_t d, int32_t n, bool first) {
+  auto adapt = [&](int32_t d, int32_t points, bool first) {
     d = first ? d / kDamp : d / 2;
-    d += d / n;
+    d += d / points;
     int32_t k = 0;
     while (d > ((kBase - kTmin) * kTmax) / 2) {
       d /= kBase - kTmin;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -58,17 +59,52 @@ std::string with_separators(const std::string& digits) {
   return digits.substr(0, i) + res;
 }
 
+// util.inspect of a string, as ERR_INVALID_ARG_VALUE quotes the value it got: single quotes
+// unless the string holds one, control characters escaped. (Strings over 10,000 characters,
+// which inspect shortens, are shown whole.)
+std::string inspect_string(const std::string& s) {
+  char quote = '\'';
+  if (s.find('\'') != std::string::npos) {
+    if (s.find('"') == std::string::npos) {
+      quote = '"';
+    } else if (s.find('`') == std::string::npos && s.find("${") == std::string::npos) {
+      quote = '`';
+    }
+  }
+  static const char* const kNamed[] = {"\\b", "\\t", "\\n", "\\x0B", "\\f", "\\r"};
+  std::string out(1, quote);
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    unsigned next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    char buf[8];
+    if (c >= 8 && c <= 13) {
+      out += kNamed[c - 8];
+    } else if (c < 0x20 || c == 0x7f) {
+      std::snprintf(buf, sizeof(buf), "\\x%02X", c);
+      out += buf;
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {  // U+0080..U+009F in UTF-8
+      std::snprintf(buf, sizeof(buf), "\\x%02X", next);
+      out += buf;
+      ++i;
+    } else if (c == '\\' || c == static_cast<unsigned char>(quote)) {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + quote;
+}
+
 // A path with a NUL byte would silently name another file; Node refuses it before any call.
 bool has_nul(const std::string& path, Failure& failure) {
   if (path.find('\0') == std::string::npos) return false;
-  std::string shown;
-  for (char c : path) shown += c == '\0' ? std::string("\\x00") : std::string(1, c);
   failure = Failure{};
   failure.name = "TypeError";
   failure.code = "ERR_INVALID_ARG_VALUE";
   failure.message =
-      "The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '" +
-      shown + "'";
+      "The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received " +
+      inspect_string(path);
   return true;
 }
 

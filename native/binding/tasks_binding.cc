@@ -19,11 +19,13 @@ tasks::Bytes CopyBytes(const Napi::Value& value) {
 }
 
 Napi::Value FailureToJs(Napi::Env env, const tasks::Failure& failure) {
-  auto error = Napi::Error::New(env, failure.message).Value();
+  Napi::Object error = failure.name == "RangeError"  ? Napi::RangeError::New(env, failure.message).Value()
+                       : failure.name == "TypeError" ? Napi::TypeError::New(env, failure.message).Value()
+                                                     : Napi::Error::New(env, failure.message).Value();
   if (failure.errnum != 0) error.Set("errno", Napi::Number::New(env, failure.errnum));
-  error.Set("code", Napi::String::New(env, failure.code));
+  if (!failure.code.empty()) error.Set("code", Napi::String::New(env, failure.code));
   if (!failure.syscall.empty()) error.Set("syscall", Napi::String::New(env, failure.syscall));
-  if (!failure.path.empty()) error.Set("path", Napi::String::New(env, failure.path));
+  if (failure.has_path || !failure.path.empty()) error.Set("path", Napi::String::New(env, failure.path));
   if (!failure.hostname.empty()) error.Set("hostname", Napi::String::New(env, failure.hostname));
   return error;
 }

@@ -15,6 +15,7 @@ import {
 } from './errors';
 import { Future, isThenable } from './futures';
 import { Handle, TimerHandle } from './handles';
+import { ReadyQueue } from './ready-queue';
 import { READABLE, Tag, WRITABLE, addon, type NativeLoop } from './native';
 import { thread } from './running';
 import { Task, isCoroutine, needsMicrotasks, type TaskSource } from './tasks';
@@ -60,6 +61,8 @@ function canDrainMicrotasks(): boolean {
 // In a worker, the wait returns to JavaScript at least this often, so that worker.terminate()
 // and process.exit() are not kept waiting by a thread blocked in native code.
 const WORKER_PROBE_MS = 100;
+// The longest single native wait (a timer due later, or at Infinity, is waited for in steps).
+const MAX_WAIT_MS = 0x7fffffff;
 // With callbacks ready, the loop skips the system call unless this long has passed since the last.
 const POLL_INTERVAL_MS = 1;
 // asyncio's heap compaction: when most timers are cancelled, rebuild without them.
@@ -87,7 +90,7 @@ export class EventLoop {
   /** Callbacks slower than this (ms) are reported in debug mode. */
   slowCallbackDuration = 100;
 
-  /** @internal */ _ready: Handle[] = [];
+  /** @internal */ _ready = new ReadyQueue();
   /** @internal binary heap on (when, seq) */ _timers: TimerHandle[] = [];
   /** @internal */ _timerSeq = 0;
   /** @internal */ _timerCancelledCount = 0;
@@ -125,6 +128,9 @@ export class EventLoop {
   /** Runs until `x` is done and returns its result (or throws its error). */
   runUntilComplete<T>(x: Future<T> | TaskSource<T>): T {
     this._checkRunnable();
+    // Probing for a microtask context drains the queue: a rejected promise must not be reported
+    // unhandled before the task subscribes to it.
+    if (x instanceof Promise) x.catch(() => {});
     const drain = canDrainMicrotasks();
     if (!drain && (needsMicrotasks(x) || this._promiseTasks > 0)) throw this._microtaskError();
     let future: Future<T>;
@@ -154,7 +160,9 @@ export class EventLoop {
   /** Runs until stop(); with nothing scheduled it waits (another thread may wake it). */
   runForever(): void {
     this._checkRunnable();
-    this._run(canDrainMicrotasks(), null);
+    const drain = canDrainMicrotasks();
+    if (!drain && this._promiseTasks > 0) throw this._microtaskError();
+    this._run(drain, null);
   }
 
   /** Stops after the current turn; before a run, makes the next run do one turn. */
@@ -175,7 +183,7 @@ export class EventLoop {
     if (this._running) throw new EvloopError('ERR_LOOP_RUNNING', 'cannot close a running loop');
     if (this._closed) return;
     this._closed = true;
-    this._ready = [];
+    this._ready = new ReadyQueue();
     this._timers = [];
     this._timerCancelledCount = 0;
     this._readers.clear();
@@ -215,14 +223,14 @@ export class EventLoop {
 
   callLater(delay: number, callback: Callback, ...args: unknown[]): TimerHandle {
     this._checkClosed();
-    validateNumber(delay, 'delay');
+    validateNumber(delay, 'delay', { finite: false });
     validateFunction(callback, 'callback');
     return this._callAt(this.time() + delay, callback, args);
   }
 
   callAt(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
     this._checkClosed();
-    validateNumber(when, 'when');
+    validateNumber(when, 'when', { finite: false });
     validateFunction(callback, 'callback');
     return this._callAt(when, callback, args);
   }
@@ -382,8 +390,8 @@ export class EventLoop {
   /** @internal */
   _schedule(callback: Callback, args: unknown[] | undefined): Handle {
     const handle = new Handle(callback, args, this);
+    if (this._ready.isEmpty()) this._readyChanged();
     this._ready.push(handle);
-    if (this._ready.length === 1) this._readyChanged();
     return handle;
   }
 
@@ -424,7 +432,7 @@ export class EventLoop {
 
   /** @internal how long the native wait may block: 0 with work ready, -1 with nothing scheduled */
   _timeout(): number {
-    if (this._ready.length > 0 || this._stopping) return 0;
+    if (!this._ready.isEmpty() || this._stopping) return 0;
     const timers = this._timers;
     while (timers.length > 0 && timers[0]._cancelled) this._dropTimer();
     if (timers.length === 0) return -1;
@@ -452,13 +460,14 @@ export class EventLoop {
 
   /** @internal runs the callbacks that were ready when the turn began */
   _runReady(): void {
-    const todo = this._ready;
-    if (todo.length === 0) return;
-    this._ready = [];
+    let next = this._ready.takeAll();
     const drain = this._drain;
     const debug = this._debug;
-    for (let i = 0; i < todo.length; i++) {
-      const handle = todo[i];
+    while (next !== null) {
+      const handle = next;
+      next = handle._next;
+      handle._next = null;
+      handle._queued = false;
       if (handle._cancelled) continue;
       const start = debug ? this.time() : 0;
       try {
@@ -489,8 +498,16 @@ export class EventLoop {
   _runOnce(stallCheck: boolean): void {
     let timeout = this._timeout();
     const now = this.time();
-    if (this._ready.length === 0 || now - this._lastPoll >= POLL_INTERVAL_MS) {
-      if (timeout < 0 && stallCheck && this._cannotWake()) throw this._stalledError();
+    if (this._ready.isEmpty() || now - this._lastPoll >= POLL_INTERVAL_MS) {
+      if (timeout < 0 && stallCheck) {
+        // Promise continuations may still complete it: run them before judging.
+        if (this._drain) {
+          this._drainMicrotasks();
+          timeout = this._timeout();
+        }
+        if (timeout < 0 && this._cannotWake()) throw this._stalledError();
+      }
+      if (timeout > MAX_WAIT_MS) timeout = MAX_WAIT_MS;
       if (!isMainThread && (timeout < 0 || timeout > WORKER_PROBE_MS)) timeout = WORKER_PROBE_MS;
       const batch = this._native.wait(timeout);
       this._lastPoll = timeout === 0 ? now : this.time();
@@ -545,6 +562,12 @@ export class EventLoop {
         case Tag.Message:
           this._deliver(v8.deserialize(value as Uint8Array));
           break;
+        case Tag.Bytes: // C API post(): a Buffer
+          this._deliver(value);
+          break;
+        case Tag.Call: // C API call(): runs as a callback of this turn
+          this._ready.push(new Handle(value as Callback, undefined, this));
+          break;
         case Tag.Ready: {
           const reader = (value as number) & READABLE ? this._readers.get(id) : undefined;
           const writer = (value as number) & WRITABLE ? this._writers.get(id) : undefined;
@@ -583,7 +606,7 @@ export class EventLoop {
   /** @internal nothing scheduled, armed or shared could ever wake this loop */
   _cannotWake(): boolean {
     return (
-      this._ready.length === 0 &&
+      this._ready.isEmpty() &&
       this._liveTimers() === 0 &&
       this._pending.size === 0 &&
       this._drainWaiters.size === 0 &&

@@ -10,6 +10,8 @@ export class Handle {
   /** @internal */ _loop: EventLoop;
   /** @internal */ _cancelled = false;
   /** @internal where it was created, in debug mode */ _sourceStack: string | undefined;
+  /** @internal the next handle in the ready queue */ _next: Handle | null = null;
+  /** @internal whether it waits in the ready queue */ _queued = false;
 
   /** @internal */
   constructor(callback: Callback, args: unknown[] | undefined, loop: EventLoop) {

@@ -40,7 +40,7 @@ function copyOutcome<T>(source: Future<T>, target: Future<T>): void {
 }
 
 export function sleep<T = void>(ms: number, value?: T): Future<T> {
-  validateNumber(ms, 'ms');
+  validateNumber(ms, 'ms', { finite: false });
   const loop = currentLoop();
   const future = loop.createFuture<T>();
   const timer = loop.callLater(ms, () => {
@@ -127,7 +127,7 @@ export function gather<T extends unknown[]>(
 
 /** Waits for `x` at most `timeoutMs` (null: no limit); on timeout cancels it and fails with TimeoutError. */
 export function waitFor<T>(x: Awaitable<T>, timeoutMs: number | null): Future<T> {
-  if (timeoutMs !== null) validateNumber(timeoutMs, 'timeoutMs');
+  if (timeoutMs !== null) validateNumber(timeoutMs, 'timeoutMs', { finite: false });
   const loop = loopOf([x]);
   const inner = ensureFuture(x, loop);
   const outer = loop.createFuture<T>();

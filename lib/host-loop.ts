@@ -7,6 +7,7 @@ import { EventLoop } from './base-loop';
 // A turn with more callbacks ready runs again at once, for up to this long, before yielding
 // to Node's loop (so I/O waits at most this long).
 const TURN_BUDGET_MS = 1;
+const MAX_NODE_DELAY_MS = 0x7fffffff;
 
 function hostLoopError(what: string): EvloopError {
   return new EvloopError('ERR_HOST_LOOP', `${what}: the host loop is Node's own loop; it is always running`);
@@ -67,8 +68,9 @@ export class HostLoop extends EventLoop {
       clearTimeout(this._nodeTimer);
     }
     this._nodeTimerAt = when;
-    // Node's timers count whole milliseconds: round up so ours never run early.
-    this._nodeTimer = setTimeout(this._onTimer, Math.max(0, Math.ceil(when - this.time())));
+    // Node's timers count whole milliseconds: round up so ours never run early. Past Node's
+    // limit (2^31-1 ms) it would fire at once: arm the limit, and re-arm when it fires.
+    this._nodeTimer = setTimeout(this._onTimer, Math.min(MAX_NODE_DELAY_MS, Math.max(0, Math.ceil(when - this.time()))));
   }
 
   /** @internal pending pool work keeps Node's loop alive, as pending I/O does */
@@ -98,8 +100,8 @@ export class HostLoop extends EventLoop {
     do {
       this._collectDueTimers();
       this._runReady();
-    } while (this._ready.length > 0 && this.time() < deadline);
-    if (this._ready.length > 0) this._readyChanged();
+    } while (!this._ready.isEmpty() && this.time() < deadline);
+    if (!this._ready.isEmpty()) this._readyChanged();
     this._timersChanged();
   }
 }

@@ -76,6 +76,8 @@ export const enum Tag {
   Signal = 6,
   Interrupted = 7,
   Drained = 8,
+  Bytes = 9,
+  Call = 10,
 }
 
 /** Submit results (native/binding/pool_wrap.cc). */

@@ -130,8 +130,10 @@ export class Task<T = unknown> extends Future<T> {
       if (isCoroutine(produced)) {
         this._coro = produced as Coroutine<T>;
       } else if (isThenable(produced)) {
-        this._promiseKind = true;
-        this._loop._promiseTasks++;
+        if (!this._promiseKind) {
+          this._promiseKind = true;
+          this._loop._promiseTasks++;
+        }
         if (!this._loop._canDriveMicrotasks()) {
           this.setException(this._loop._microtaskError());
           return;

@@ -70,6 +70,28 @@ const MIN_CANCELLED_TO_COMPACT = 100;
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 
+/** String(value), for values whose toString throws or that have none (Object.create(null)). */
+function describeValue(value: unknown): string {
+  try {
+    return value instanceof Handle || value instanceof Future ? value.toString() : String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return '<unprintable value>';
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error && typeof error.stack === 'string') return error.stack;
+  } catch {
+    // a stack getter that throws: fall through
+  }
+  return `exception: ${describeValue(error)}`;
+}
+
 export function signalNumber(signal: unknown, name = 'signal'): number {
   if (typeof signal !== 'string') throw invalidArgType(name, 'of type string', signal);
   const signum = (os.constants.signals as Record<string, number>)[signal];
@@ -345,30 +367,33 @@ export class EventLoop {
   /** One clear report on stderr: the message, what it is about, and the error's stack. */
   defaultExceptionHandler(context: ExceptionContext): void {
     if (context === null || typeof context !== 'object') throw invalidArgType('context', 'of type object', context);
-    const lines = [String(context.message ?? 'Unhandled error in event loop')];
+    const lines = [describeValue(context.message ?? 'Unhandled error in event loop')];
     for (const [key, value] of Object.entries(context)) {
       if (key === 'message' || key === 'exception') continue;
-      lines.push(`${key}: ${value instanceof Handle || value instanceof Future ? value.toString() : String(value)}`);
+      lines.push(`${key}: ${describeValue(value)}`);
       if (value instanceof Handle && value._sourceStack) lines.push(`${key} created at:\n${value._sourceStack}`);
     }
-    if ('exception' in context) {
-      const e = context.exception;
-      lines.push(e instanceof Error && e.stack ? e.stack : `exception: ${String(e)}`);
-    }
+    if ('exception' in context) lines.push(describeError(context.exception));
     process.stderr.write(`evloop: ${lines.join('\n')}\n`);
   }
 
+  /** Calls the exception handler (or the default one); never throws: reports are best effort. */
   callExceptionHandler(context: ExceptionContext): void {
     if (context === null || typeof context !== 'object') throw invalidArgType('context', 'of type object', context);
     const handler = this._exceptionHandler;
-    if (handler === null) {
-      this.defaultExceptionHandler(context);
-      return;
-    }
     try {
-      handler(this, context);
-    } catch (error) {
-      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception: error, context });
+      if (handler === null) {
+        this.defaultExceptionHandler(context);
+        return;
+      }
+      try {
+        handler(this, context);
+      } catch (error) {
+        this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception: error, context });
+      }
+    } catch {
+      // Even the report failed (stderr closed, a value that throws when read): drop it rather
+      // than let it stop the loop.
     }
   }
 

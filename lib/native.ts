@@ -47,6 +47,7 @@ export interface NativeRunner {
   detach(): void;
   /** Detaches unless JS work waits; false: take it. */
   leaveIfIdle(): boolean;
+  poolShutDown(): boolean;
 }
 
 export interface PoolOptionsNative {

@@ -122,6 +122,8 @@ async function drain(): Promise<void> {
     runner.finish(ok, bytes);
   }
   busy = false;
+  // A pool that was shut down has nothing more for us: leave now.
+  if (runner.poolShutDown() && runner.leaveIfIdle()) return;
   // Idle: leave after idleTimeout (the native handle is all that keeps this thread alive),
   // unless work arrived that waits for a free slot.
   idleTimer = setTimeout(() => {

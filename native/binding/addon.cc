@@ -9,6 +9,8 @@
 
 namespace evloop {
 
+void InitCApi(Napi::Env env, Napi::Object exports);  // c_api.cc
+
 namespace {
 
 // post(loopId, bytes): a structured-clone payload for another loop's message handler.
@@ -36,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeLoop", LoopWrap::Define(env));
   exports.Set("post", Napi::Function::New<Post>(env, "post"));
   InitPool(env, exports);
+  InitCApi(env, exports);
   return exports;
 }
 

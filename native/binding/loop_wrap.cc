@@ -19,6 +19,8 @@ enum Tag : int32_t {
   kSignal = 6,
   kInterrupted = 7,
   kDrained = 8,
+  kBytes = 9,  // C API post(): the value is a Buffer, delivered as is
+  kCall = 10,  // C API call(): the value is a function to run as a callback
 };
 
 Napi::Error SystemError(Napi::Env env, int uv_err, const char* syscall) {
@@ -94,7 +96,13 @@ Napi::Value LoopWrap::ToJs(Napi::Env env, Batch& batch) {
       }
       case Item::Kind::kMessage: {
         auto* message = static_cast<Message*>(item.get());
-        put(kMessage, 0, Napi::Buffer<uint8_t>::Copy(env, message->bytes.data(), message->bytes.size()));
+        if (message->form == Message::Form::kCall) {
+          Napi::Value fn = NativeCallToJs(env, std::move(item));
+          if (!fn.IsUndefined()) put(kCall, 0, fn);
+          break;
+        }
+        put(message->form == Message::Form::kBytes ? kBytes : kMessage, 0,
+            Napi::Buffer<uint8_t>::Copy(env, message->bytes.data(), message->bytes.size()));
         break;
       }
       case Item::Kind::kDrained:
@@ -117,8 +125,7 @@ Napi::Value LoopWrap::Wait(const Napi::CallbackInfo& info) {
 
 void LoopWrap::OnDriven(uv_poll_t* handle, int, int) {
   auto* self = static_cast<LoopWrap*>(handle->data);
-  Batch batch = std::move(self->carry_);
-  self->carry_ = Batch();
+  Batch batch;
   self->loop_.wait(0, batch);
   if (batch.empty()) return;
   napi_env env = self->Env();
@@ -151,16 +158,6 @@ void LoopWrap::Drive(const Napi::CallbackInfo& info) {
   if (err != 0) throw SystemError(env, err, "uv_poll_start");
   // Idle, the host loop keeps nothing alive; setRef(true) while work is pending.
   uv_unref(reinterpret_cast<uv_handle_t*>(driver_));
-  Register();
-}
-
-// libuv adds a watcher to epoll on the loop's next turn. A driven loop only turns when its
-// backend descriptor is readable, which a watcher not yet added cannot make it: turn once now.
-// Events seen by that turn are kept for the next batch, and a wake-up makes sure it comes.
-void LoopWrap::Register() {
-  if (driver_ == nullptr) return;
-  loop_.wait(0, carry_);
-  if (!carry_.empty()) loop_.wake();
 }
 
 void LoopWrap::SetRef(const Napi::CallbackInfo& info) {
@@ -179,13 +176,11 @@ void LoopWrap::Watch(const Napi::CallbackInfo& info) {
   int events = info[1].As<Napi::Number>().Int32Value();
   int err = loop_.watch(fd, events);
   if (err != 0) throw SystemError(info.Env(), err, "epoll_ctl");
-  Register();
 }
 
 void LoopWrap::WatchSignal(const Napi::CallbackInfo& info) {
   int err = loop_.watch_signal(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());
   if (err != 0) throw SystemError(info.Env(), err, "uv_signal_start");
-  Register();
 }
 
 void LoopWrap::WatchInterrupt(const Napi::CallbackInfo& info) {

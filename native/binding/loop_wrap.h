@@ -30,7 +30,6 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void CloseMethod(const Napi::CallbackInfo& info);
 
   Napi::Value ToJs(Napi::Env env, Batch& batch);
-  void Register();
   static void OnDriven(uv_poll_t* handle, int status, int events);
 
   std::shared_ptr<AddonData> addon_;
@@ -38,7 +37,6 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uint64_t id_ = 0;
   // Host mode: Node's loop watches our backend descriptor and we turn with a zero timeout.
   uv_poll_t* driver_ = nullptr;
-  Batch carry_;  // events seen while registering watchers, delivered with the next batch
   Napi::FunctionReference on_batch_;
   napi_async_context async_context_ = nullptr;
 };

@@ -199,6 +199,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
                            InstanceMethod<&RunnerWrap::Finish>("finish"),
                            InstanceMethod<&RunnerWrap::Detach>("detach"),
                            InstanceMethod<&RunnerWrap::LeaveIfIdle>("leaveIfIdle"),
+                           InstanceMethod<&RunnerWrap::PoolShutDown>("poolShutDown"),
                        });
   }
 
@@ -266,6 +267,10 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
   }
 
   void Detach(const Napi::CallbackInfo&) { DetachNow(); }
+
+  Napi::Value PoolShutDown(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), !runner_ || runner_->pool_shut_down());
+  }
 
   // leaveIfIdle(): detaches unless JS work is waiting (then the runner should take it).
   Napi::Value LeaveIfIdle(const Napi::CallbackInfo& info) {

@@ -40,12 +40,18 @@ Loop::Loop() {
   timer_ = new_handle<uv_timer_t>(UV_TIMER);
   uv_timer_init(loop_, timer_);
   inbox_ = std::make_shared<Inbox>(wake_);
+  register_now();  // the wake-up handle joins epoll now: a driven loop needs it before any wait
 }
 
 Loop::~Loop() { close(); }
 
 void Loop::wait(double timeout_ms, Batch& out) {
   if (loop_ == nullptr) return;
+  if (!pending_.empty()) {
+    out = std::move(pending_);
+    pending_ = Batch();
+    timeout_ms = 0;  // something is there already: just look for more
+  }
   batch_ = &out;
   if (timeout_ms == 0) {
     uv_run(loop_, UV_RUN_NOWAIT);
@@ -70,8 +76,7 @@ void Loop::wake() {
 
 void Loop::on_poll(uv_poll_t* handle, int status, int events) {
   auto* poll = static_cast<Poll*>(handle->data);
-  Batch* batch = poll->owner->batch_;
-  if (batch == nullptr) return;
+  Batch* batch = poll->owner->sink();
   // An error (the descriptor went bad) is reported as readiness of both kinds, as select() does,
   // so that the callback runs and finds out by reading.
   if (status < 0) events = UV_READABLE | UV_WRITABLE;
@@ -108,16 +113,28 @@ int Loop::watch(int fd, int events) {
   auto* poll = new Poll{handle, this, fd};
   handle->data = poll;
   polls_[fd] = poll;
+  register_now();
   return 0;
+}
+
+// libuv adds a watcher to epoll on the loop's next turn. Until then a descriptor closed behind
+// its back makes that epoll_ctl fail, and libuv aborts; and a loop driven from another loop
+// (the host loop) only turns once its backend descriptor is readable, which a watcher not yet
+// added cannot make it. So turn once now. What that turn sees is kept for the next wait, and a
+// wake-up makes sure that wait comes.
+void Loop::register_now() {
+  batch_ = &pending_;
+  uv_run(loop_, UV_RUN_NOWAIT);
+  batch_ = nullptr;
+  if (!pending_.empty()) wake();
 }
 
 void Loop::on_signal(uv_signal_t* handle, int signum) {
   Loop* owner = static_cast<Loop*>(handle->loop->data);
-  if (owner->batch_ == nullptr) return;
   if (handle == owner->interrupt_) {
-    owner->batch_->interrupted = true;
+    owner->sink()->interrupted = true;
   } else {
-    owner->batch_->signals.push_back(signum);
+    owner->sink()->signals.push_back(signum);
   }
 }
 
@@ -139,6 +156,7 @@ int Loop::watch_signal(int signum, bool on) {
     return err;
   }
   signals_[signum] = handle;
+  register_now();
   return 0;
 }
 
@@ -156,8 +174,10 @@ int Loop::watch_interrupt(bool on) {
   if (err != 0) {
     close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
     interrupt_ = nullptr;
+    return err;
   }
-  return err;
+  register_now();
+  return 0;
 }
 
 void Loop::close() {

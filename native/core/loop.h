@@ -34,6 +34,7 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   // Blocks until something arrives or `timeout_ms` passes (< 0: no limit, 0: just look).
+  // Events seen since the last wait (while registering watchers) come first.
   void wait(double timeout_ms, Batch& out);
   // What libuv polls: readable when a wait would not block. For driving from another loop.
   int backend_fd() const;
@@ -58,6 +59,8 @@ class Loop {
   static void on_poll(uv_poll_t* handle, int status, int events);
   static void on_signal(uv_signal_t* handle, int signum);
   void stop_poll(std::map<int, Poll*>::iterator it);
+  void register_now();
+  Batch* sink() { return batch_ != nullptr ? batch_ : &pending_; }
 
   uv_loop_t* loop_ = nullptr;
   uv_async_t* wake_ = nullptr;
@@ -67,6 +70,7 @@ class Loop {
   std::map<int, Poll*> polls_;
   std::map<int, uv_signal_t*> signals_;
   Batch* batch_ = nullptr;  // where callbacks record events during a wait
+  Batch pending_;           // events seen outside a wait (while registering), for the next one
 };
 
 }  // namespace evloop

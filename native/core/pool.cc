@@ -578,6 +578,13 @@ void Pool::shutdown(bool cancel_queued) {
       }
     }
     p.notify_idle_locked();  // idle threads exit once the queue is empty
+    // Idle runners are woken too: with nothing left for them, they leave (leave_if_idle).
+    if (p.js_queue.empty()) {
+      for (JsRunner* runner : p.idle_runners) {
+        ++runner->waking_;
+        after.wakes.push_back(runner);
+      }
+    }
     p.drained_locked(after);
   }
   p.flush(after);
@@ -682,6 +689,8 @@ void JsRunner::detach(std::unique_ptr<Work> unfinished) {
   }
   p.flush(after);
 }
+
+bool JsRunner::pool_shut_down() { return pool_->is_shutdown(); }
 
 bool JsRunner::leave_if_idle() {
   Pool::Impl& p = *pool_->impl_;

@@ -60,6 +60,7 @@ class JsRunner {
   // For an idle exit: detaches and returns true unless JS work waits for a slot (then stay
   // attached; `wake` comes when a slot frees).
   bool leave_if_idle();
+  bool pool_shut_down();
 
  private:
   friend class Pool;

@@ -24,7 +24,10 @@ function toPath(value: unknown, name: string): string {
 }
 
 function toData(value: unknown, name: string, allowString = true): Data {
-  if (ArrayBuffer.isView(value)) return value;
+  // The native side reads bytes: any view (DataView included) becomes a Uint8Array over them.
+  if (ArrayBuffer.isView(value)) {
+    return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
   if (allowString && typeof value === 'string') return value;
   throw invalidArgType(name, allowString ? 'of type string or an instance of ArrayBufferView' : 'an instance of ArrayBufferView', value);
 }

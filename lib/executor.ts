@@ -4,7 +4,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import { Worker, threadId } from 'node:worker_threads';
 import type { EventLoop } from './base-loop';
 import { nativeTaskOf } from './builtin-tasks';
 import {
@@ -200,9 +200,9 @@ export class ThreadPoolExecutor implements Executor {
       js = false;
       code = this._native.submitTask(loop._native, id, nativeTask.name, ...nativeTask.normalize(args));
     } else if (isTaskRef(fn)) {
-      code = this._native.submitJs(loop._native, id, JOB_MODULE, fn.specifier, fn.exportName, serializeArgs(args));
+      code = this._native.submitJs(loop._native, id, JOB_MODULE, fn.specifier, fn.exportName, serializeArgs(args), threadId);
     } else if (typeof fn === 'function') {
-      code = this._native.submitJs(loop._native, id, JOB_FUNCTION, functionSource(fn), '', serializeArgs(args));
+      code = this._native.submitJs(loop._native, id, JOB_FUNCTION, functionSource(fn), '', serializeArgs(args), threadId);
     } else {
       throw invalidArgType('fn', 'a function, a built-in task (tasks.*) or a moduleTask() reference', fn);
     }
@@ -231,16 +231,19 @@ export class ThreadPoolExecutor implements Executor {
     return future;
   }
 
-  /** @internal a JavaScript-capable pool thread, fed by the native queue */
+  /**
+   * @internal a JavaScript-capable pool thread, fed by the native queue. It is a Worker of this
+   * thread, so it lives and dies with it: it runs only this thread's JS work (its group).
+   */
   _startRunner(): void {
     let worker: Worker;
     try {
       worker = new Worker(RUNNER_SCRIPT, {
-        workerData: { poolId: this._native.id(), idleTimeout: this._idleTimeout },
+        workerData: { poolId: this._native.id(), group: threadId, idleTimeout: this._idleTimeout },
         name: 'evloop pool runner',
       });
     } catch (error) {
-      this._native.runnerFailed();
+      this._native.runnerFailed(threadId);
       throw error;
     }
     // An idle pool never keeps the process alive; pending work does, through its loop.

@@ -31,13 +31,21 @@ export interface NativePoolStats {
 
 export interface NativePool {
   submitTask(loop: NativeLoop, id: number, name: string, ...args: unknown[]): number;
-  submitJs(loop: NativeLoop, id: number, kind: number, source: string, exportName: string, args: Uint8Array): number;
+  submitJs(
+    loop: NativeLoop,
+    id: number,
+    kind: number,
+    source: string,
+    exportName: string,
+    args: Uint8Array,
+    group: number,
+  ): number;
   cancel(loop: NativeLoop, id: number): boolean;
   resize(maxWorkers: number): void;
   stats(): NativePoolStats;
   shutdown(cancelQueued: boolean): void;
   whenDrained(loop: NativeLoop, token: number): void;
-  runnerFailed(): void;
+  runnerFailed(group: number): void;
   id(): number;
 }
 
@@ -47,7 +55,7 @@ export interface NativeRunner {
   detach(): void;
   /** Detaches unless JS work waits; false: take it. */
   leaveIfIdle(): boolean;
-  poolShutDown(): boolean;
+  shouldLeave(): boolean;
 }
 
 export interface PoolOptionsNative {
@@ -61,7 +69,7 @@ export interface PoolOptionsNative {
 interface Addon {
   NativeLoop: new () => NativeLoop;
   NativePool: new (options: PoolOptionsNative | number) => NativePool;
-  NativeRunner: new (poolId: number, onWake: () => void) => NativeRunner;
+  NativeRunner: new (poolId: number, group: number, onWake: () => void) => NativeRunner;
   post(loopId: number, bytes: Uint8Array): boolean;
   runTask(name: string, ...args: unknown[]): unknown;
   digestSupported(name: string): boolean;
@@ -103,5 +111,6 @@ export const packageRoot: string = (() => {
   return dir;
 })();
 
+// EVLOOP_ADDON=/path/to/evloop.node loads that build instead (the sanitizer runs, scripts/test-sanitize.sh).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const addon: Addon = require('node-gyp-build')(packageRoot);
+export const addon: Addon = process.env.EVLOOP_ADDON ? require(path.resolve(process.env.EVLOOP_ADDON)) : require('node-gyp-build')(packageRoot);

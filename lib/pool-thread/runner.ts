@@ -11,7 +11,7 @@ import { EvloopError } from '../errors';
 import { addon } from '../native';
 import { JOB_FUNCTION, serializeError } from '../transfer';
 
-const { poolId, idleTimeout } = workerData as { poolId: number; idleTimeout: number };
+const { poolId, group, idleTimeout } = workerData as { poolId: number; group: number; idleTimeout: number };
 
 // console.log in a task appears at once: written straight to the process's descriptors rather
 // than through the parent thread, whose loop may be blocked in a private loop.
@@ -32,6 +32,8 @@ for (const [stream, fd] of [
 }
 
 // Code compiled here resolves `require` from the process's working directory.
+// A real import(): TypeScript's CommonJS output would turn `import()` into require().
+const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 const cwdRequire = createRequire(path.join(process.cwd(), 'evloop-pool-task.js'));
 const compiled = new Map<string, (...args: unknown[]) => unknown>();
 const imported = new Map<string, (...args: unknown[]) => unknown>();
@@ -58,7 +60,7 @@ async function load(specifier: string, exportName: string): Promise<(...args: un
       url = specifier;
     }
   }
-  const namespace = (await import(url)) as Record<string, unknown>;
+  const namespace = (await dynamicImport(url)) as Record<string, unknown>;
   let value = namespace[exportName];
   const fallback = namespace.default as Record<string, unknown> | undefined;
   if (value === undefined && fallback !== null && typeof fallback === 'object' && exportName in fallback) {
@@ -91,7 +93,7 @@ function explain(error: unknown, kind: number): unknown {
   return wrapped;
 }
 
-const runner = new addon.NativeRunner(poolId, wake);
+const runner = new addon.NativeRunner(poolId, group, wake);
 let busy = false;
 let idleTimer: NodeJS.Timeout | null = null;
 
@@ -122,8 +124,8 @@ async function drain(): Promise<void> {
     runner.finish(ok, bytes);
   }
   busy = false;
-  // A pool that was shut down has nothing more for us: leave now.
-  if (runner.poolShutDown() && runner.leaveIfIdle()) return;
+  // A pool shut down (or shrunk below its runners) has nothing more for us: leave now.
+  if (runner.shouldLeave() && runner.leaveIfIdle()) return;
   // Idle: leave after idleTimeout (the native handle is all that keeps this thread alive),
   // unless work arrived that waits for a free slot.
   idleTimer = setTimeout(() => {

@@ -107,7 +107,7 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
     return Code(info.Env(), pool_->submit(std::move(work)), false);
   }
 
-  // submitJs(loop, id, kind, source, exportName, args)
+  // submitJs(loop, id, kind, source, exportName, args, group)
   Napi::Value SubmitJs(const Napi::CallbackInfo& info) {
     if (!pool_) return Napi::Number::New(info.Env(), kShutdown);
     auto* loop = LoopWrap::Unwrap(info[0].As<Napi::Object>());
@@ -115,6 +115,7 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
     auto work = std::make_unique<JsWork>(loop->loop().inbox(), id, info[2].As<Napi::Number>().Int32Value(),
                                          info[3].As<Napi::String>().Utf8Value(),
                                          info[4].As<Napi::String>().Utf8Value(), Bytes(info[5]));
+    work->group = static_cast<uint64_t>(info[6].As<Napi::Number>().DoubleValue());
     bool want_runner = false;
     auto result = pool_->submit(std::move(work), &want_runner);
     return Code(info.Env(), result, want_runner);
@@ -166,9 +167,9 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
     }
   }
 
-  // runnerFailed(): the runner that submit asked for could not be started.
-  void RunnerFailed(const Napi::CallbackInfo&) {
-    if (pool_) pool_->runner_failed();
+  // runnerFailed(group): the runner that submit asked for could not be started.
+  void RunnerFailed(const Napi::CallbackInfo& info) {
+    if (pool_) pool_->runner_failed(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
   }
 
   Napi::Value Id(const Napi::CallbackInfo& info) {
@@ -199,16 +200,17 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
                            InstanceMethod<&RunnerWrap::Finish>("finish"),
                            InstanceMethod<&RunnerWrap::Detach>("detach"),
                            InstanceMethod<&RunnerWrap::LeaveIfIdle>("leaveIfIdle"),
-                           InstanceMethod<&RunnerWrap::PoolShutDown>("poolShutDown"),
+                           InstanceMethod<&RunnerWrap::ShouldLeave>("shouldLeave"),
                        });
   }
 
-  // new NativeRunner(poolId, onWake): attaches this thread to the pool as a JS runner.
+  // new NativeRunner(poolId, group, onWake): attaches this thread to the pool as a JS runner.
   explicit RunnerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RunnerWrap>(info) {
     Napi::Env env = info.Env();
     auto pool = registry::find_pool(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
     if (!pool) throw Napi::Error::New(env, "evloop: the pool is gone");
-    on_wake_ = Napi::Persistent(info[1].As<Napi::Function>());
+    auto group = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    on_wake_ = Napi::Persistent(info[2].As<Napi::Function>());
     napi_value name = Napi::String::New(env, "evloop.PoolRunner");
     napi_async_init(env, nullptr, name, &async_context_);
     uv_loop_t* node_loop;
@@ -219,7 +221,7 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
     target_ = std::make_shared<WakeTarget>();
     target_->async = async;
     auto target = target_;
-    runner_ = pool->attach_runner([target] { target->wake(); });
+    runner_ = pool->attach_runner([target] { target->wake(); }, group);
     cleanup_ = env.AddCleanupHook(std::function<void()>([this] { DetachNow(); }));
   }
 
@@ -268,8 +270,9 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
 
   void Detach(const Napi::CallbackInfo&) { DetachNow(); }
 
-  Napi::Value PoolShutDown(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), !runner_ || runner_->pool_shut_down());
+  // shouldLeave(): the pool was shut down or shrunk below this group's runners.
+  Napi::Value ShouldLeave(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), !runner_ || runner_->should_leave());
   }
 
   // leaveIfIdle(): detaches unless JS work is waiting (then the runner should take it).

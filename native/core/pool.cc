@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <list>
+#include <map>
 #include <utility>
 
 #if defined(__linux__) || defined(__APPLE__)
@@ -70,6 +71,15 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
     bool idle = false;
   };
 
+  // The JS runners of one group (a submitting thread) and the JS work only they may take.
+  struct Group {
+    std::deque<Entry> queue;
+    std::vector<JsRunner*> idle;  // LIFO, as idle_threads
+    unsigned runners = 0;         // attached
+    unsigned fresh = 0;           // attached, no take() yet
+    unsigned starting = 0;        // asked for by want_runner, not attached or failed yet
+  };
+
   struct Drain {
     std::shared_ptr<Inbox> inbox;
     std::unique_ptr<Item> item;
@@ -87,16 +97,17 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
 
   // Scheduling.
   void schedule_locked(After& after);
-  bool startable_locked(bool js) const;
+  bool startable_locked(const Work& work);
   bool start_native_locked(After& after);
   bool spawn_locked(std::unique_ptr<Work>& work);
-  void assign_js_locked(After& after);
-  bool want_runner_locked();
+  void assign_js_locked(Group& group, After& after);
+  bool want_runner_locked(Group& group);
+  void forget_group_locked(uint64_t id);
   // Completion and hand-back.
   void finished_locked(std::unique_ptr<Work> work, After& after);
   void send_back_locked(std::unique_ptr<Work> work, Work::Status status, After& after);
   void return_locked(std::unique_ptr<Work> work, After& after);
-  void fail_stranded_js_locked(After& after);
+  void fail_stranded_js_locked(Group& group, After& after);
   void drained_locked(After& after);
   void flush(After& after);
   // Native threads.
@@ -126,7 +137,8 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
   const Clock::duration idle_timeout;
 
   std::deque<Entry> native_queue;
-  std::deque<Entry> js_queue;
+  std::map<uint64_t, Group> groups;
+  size_t js_queued = 0;  // across groups
   uint64_t next_seq = 1;
   size_t running = 0;  // work assigned or running, both kinds
 
@@ -135,10 +147,7 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
   std::vector<std::thread> exited;    // handles of exited native threads, to join
   unsigned next_thread_number = 1;
 
-  std::vector<JsRunner*> idle_runners;  // LIFO, as idle_threads
-  unsigned runners = 0;                 // attached
-  unsigned fresh_runners = 0;           // attached, no take() yet
-  unsigned starting_runners = 0;        // asked for by want_runner, not attached or failed yet
+  unsigned runners = 0;  // attached, across groups
 
   uint64_t completed = 0;
   uint64_t failed = 0;
@@ -188,20 +197,28 @@ void Pool::Impl::schedule_locked(After& after) {
   while (running < max_workers) {
     bool native = native_ok && !native_queue.empty() &&
                   (!idle_threads.empty() || threads.size() < max_workers);
-    bool js = !js_queue.empty() && !idle_runners.empty();
-    if (!native && !js) return;
-    if (native && (!js || native_queue.front().seq < js_queue.front().seq)) {
+    Group* js = nullptr;  // the group with the oldest work that an idle runner can take
+    for (auto& entry : groups) {
+      Group& g = entry.second;
+      if (g.queue.empty() || g.idle.empty()) continue;
+      if (js == nullptr || g.queue.front().seq < js->queue.front().seq) js = &g;
+    }
+    if (!native && js == nullptr) return;
+    if (native && (js == nullptr || native_queue.front().seq < js->queue.front().seq)) {
       native_ok = start_native_locked(after);
     } else {
-      assign_js_locked(after);
+      assign_js_locked(*js, after);
     }
   }
 }
 
 // Whether new work of this kind would start at once (then it does not count against max_queue).
-bool Pool::Impl::startable_locked(bool js) const {
+bool Pool::Impl::startable_locked(const Work& work) {
   if (running >= max_workers) return false;
-  if (js) return js_queue.empty() && !idle_runners.empty();
+  if (work.is_js()) {
+    Group& g = groups[work.group];
+    return g.queue.empty() && !g.idle.empty();
+  }
   return native_queue.empty() && (!idle_threads.empty() || threads.size() < max_workers);
 }
 
@@ -247,12 +264,13 @@ bool Pool::Impl::spawn_locked(std::unique_ptr<Work>& work) {
   return true;
 }
 
-void Pool::Impl::assign_js_locked(After& after) {
-  JsRunner* runner = idle_runners.back();
-  idle_runners.pop_back();
+void Pool::Impl::assign_js_locked(Group& group, After& after) {
+  JsRunner* runner = group.idle.back();
+  group.idle.pop_back();
   runner->idle_ = false;
-  runner->assigned_ = std::move(js_queue.front().work);
-  js_queue.pop_front();
+  runner->assigned_ = std::move(group.queue.front().work);
+  group.queue.pop_front();
+  --js_queued;
   ++running;
   ++runner->waking_;  // detach() waits until this wake call has returned
   after.wakes.push_back(runner);
@@ -260,12 +278,20 @@ void Pool::Impl::assign_js_locked(After& after) {
 
 // Another runner is worth starting when JS work waits that no idle, fresh or starting runner
 // will take, and the runners would not outnumber max_workers.
-bool Pool::Impl::want_runner_locked() {
-  size_t covered = idle_runners.size() + fresh_runners + starting_runners;
-  if (js_queue.size() <= covered) return false;
-  if (runners + starting_runners >= max_workers) return false;
-  ++starting_runners;
+bool Pool::Impl::want_runner_locked(Group& group) {
+  size_t covered = group.idle.size() + group.fresh + group.starting;
+  if (group.queue.size() <= covered) return false;
+  if (group.runners + group.starting >= max_workers) return false;
+  ++group.starting;
   return true;
+}
+
+// A group with no runner, none starting and no work is dropped (threads come and go).
+void Pool::Impl::forget_group_locked(uint64_t id) {
+  auto it = groups.find(id);
+  if (it == groups.end()) return;
+  const Group& g = it->second;
+  if (g.runners == 0 && g.starting == 0 && g.queue.empty()) groups.erase(it);
 }
 
 // ---- Completion and hand-back ----------------------------------------------------------------
@@ -299,14 +325,15 @@ void Pool::Impl::return_locked(std::unique_ptr<Work> work, After& after) {
 }
 
 // Queued JS work with no runner attached and none starting would wait forever: fail it.
-void Pool::Impl::fail_stranded_js_locked(After& after) {
-  if (runners != 0 || starting_runners != 0) return;
-  for (auto& entry : js_queue) send_back_locked(std::move(entry.work), Work::Status::kFailed, after);
-  js_queue.clear();
+void Pool::Impl::fail_stranded_js_locked(Group& group, After& after) {
+  if (group.runners != 0 || group.starting != 0) return;
+  for (auto& entry : group.queue) send_back_locked(std::move(entry.work), Work::Status::kFailed, after);
+  js_queued -= group.queue.size();
+  group.queue.clear();
 }
 
 void Pool::Impl::drained_locked(After& after) {
-  if (!shut_down || running != 0 || !native_queue.empty() || !js_queue.empty()) return;
+  if (!shut_down || running != 0 || !native_queue.empty() || js_queued != 0) return;
   if (handing_back.load() != 0) return;  // the last one to push checks again (flush)
   for (auto& waiter : drain_waiters) after.drained.push_back(std::move(waiter));
   drain_waiters.clear();
@@ -434,15 +461,18 @@ void Pool::Impl::detach_runner_locked(JsRunner* runner, std::unique_ptr<Work> un
     return;
   }
   runner->detached_ = true;
+  Group& group = groups[runner->group_];
   --runners;
+  --group.runners;
   if (runner->fresh_) {
     runner->fresh_ = false;
-    --fresh_runners;
+    --group.fresh;
   }
   remove_idle_runner_locked(runner);
   if (runner->assigned_) {
     --running;
-    js_queue.push_front(Entry{0, std::move(runner->assigned_)});  // it was the oldest
+    group.queue.push_front(Entry{0, std::move(runner->assigned_)});  // it was the oldest
+    ++js_queued;
   }
   if (runner->current_) {
     runner->current_ = nullptr;
@@ -454,14 +484,16 @@ void Pool::Impl::detach_runner_locked(JsRunner* runner, std::unique_ptr<Work> un
     return_locked(std::move(unfinished), after);  // not taken from us: send back, do not count
   }
   schedule_locked(after);
-  fail_stranded_js_locked(after);
+  fail_stranded_js_locked(group, after);
+  forget_group_locked(runner->group_);
   drained_locked(after);
 }
 
 void Pool::Impl::remove_idle_runner_locked(JsRunner* runner) {
   if (!runner->idle_) return;
   runner->idle_ = false;
-  idle_runners.erase(std::find(idle_runners.begin(), idle_runners.end(), runner));
+  auto& idle = groups[runner->group_].idle;
+  idle.erase(std::find(idle.begin(), idle.end(), runner));
 }
 
 // After this, no call of the runner's wake is in progress and none will start.
@@ -496,13 +528,19 @@ Pool::SubmitResult Pool::submit(std::unique_ptr<Work> work, bool* want_runner) {
     std::lock_guard<std::mutex> lock(p.mu);
     if (p.shut_down) return SubmitResult::kShutdown;
     bool js = work->is_js();
-    size_t queued = p.native_queue.size() + p.js_queue.size();
-    if (p.max_queue != 0 && queued >= p.max_queue && !p.startable_locked(js)) {
+    uint64_t group = work->group;
+    size_t queued = p.native_queue.size() + p.js_queued;
+    if (p.max_queue != 0 && queued >= p.max_queue && !p.startable_locked(*work)) {
       return SubmitResult::kQueueFull;
     }
-    (js ? p.js_queue : p.native_queue).push_back(Impl::Entry{p.next_seq++, std::move(work)});
+    if (js) {
+      p.groups[group].queue.push_back(Impl::Entry{p.next_seq++, std::move(work)});
+      ++p.js_queued;
+    } else {
+      p.native_queue.push_back(Impl::Entry{p.next_seq++, std::move(work)});
+    }
     p.schedule_locked(after);
-    if (want_runner) *want_runner = p.want_runner_locked();
+    if (want_runner && js) *want_runner = p.want_runner_locked(p.groups[group]);
     exited.swap(p.exited);
   }
   for (auto& handle : exited) handle.join();  // threads that left on idle timeout
@@ -519,11 +557,14 @@ bool Pool::cancel(const Inbox* inbox, uint64_t id) {
     auto matches = [&](const Impl::Entry& entry) {
       return entry.work->inbox.get() == inbox && entry.work->id == id;
     };
-    for (auto* queue : {&p.native_queue, &p.js_queue}) {
+    std::vector<std::deque<Impl::Entry>*> queues{&p.native_queue};
+    for (auto& entry : p.groups) queues.push_back(&entry.second.queue);
+    for (auto* queue : queues) {
       auto it = std::find_if(queue->begin(), queue->end(), matches);
       if (it == queue->end()) continue;
       removed = std::move(it->work);
       queue->erase(it);
+      if (queue != &p.native_queue) --p.js_queued;
       ++p.cancelled;
       p.drained_locked(after);
       break;
@@ -542,6 +583,14 @@ void Pool::resize(unsigned max_workers) {
     p.max_workers = std::max(1u, max_workers);
     p.schedule_locked(after);  // growing: start what waits
     p.notify_idle_locked();    // shrinking: extra idle threads exit
+    // ... and extra idle runners leave (should_leave), once woken.
+    for (auto& entry : p.groups) {
+      if (entry.second.runners <= p.max_workers) continue;
+      for (JsRunner* runner : entry.second.idle) {
+        ++runner->waking_;
+        after.wakes.push_back(runner);
+      }
+    }
   }
   p.flush(after);
 }
@@ -552,8 +601,9 @@ PoolStats Pool::stats() {
   PoolStats stats;
   stats.max_workers = p.max_workers;
   stats.threads = static_cast<unsigned>(p.threads.size()) + p.runners;
-  stats.idle = static_cast<unsigned>(p.idle_threads.size() + p.idle_runners.size());
-  stats.queued = p.native_queue.size() + p.js_queue.size();
+  stats.idle = static_cast<unsigned>(p.idle_threads.size());
+  for (auto& entry : p.groups) stats.idle += static_cast<unsigned>(entry.second.idle.size());
+  stats.queued = p.native_queue.size() + p.js_queued;
   stats.running = p.running;
   stats.completed = p.completed;
   stats.failed = p.failed;
@@ -570,17 +620,21 @@ void Pool::shutdown(bool cancel_queued) {
     std::lock_guard<std::mutex> lock(p.mu);
     p.shut_down = true;
     if (cancel_queued) {
-      for (auto* queue : {&p.native_queue, &p.js_queue}) {
+      std::vector<std::deque<Impl::Entry>*> queues{&p.native_queue};
+      for (auto& entry : p.groups) queues.push_back(&entry.second.queue);
+      for (auto* queue : queues) {
         for (auto& entry : *queue) {
           p.send_back_locked(std::move(entry.work), Work::Status::kCancelled, after);
         }
         queue->clear();
       }
+      p.js_queued = 0;
     }
     p.notify_idle_locked();  // idle threads exit once the queue is empty
-    // Idle runners are woken too: with nothing left for them, they leave (leave_if_idle).
-    if (p.js_queue.empty()) {
-      for (JsRunner* runner : p.idle_runners) {
+    // Idle runners are woken too: with nothing left for them, they leave (should_leave).
+    for (auto& entry : p.groups) {
+      if (!entry.second.queue.empty()) continue;
+      for (JsRunner* runner : entry.second.idle) {
         ++runner->waking_;
         after.wakes.push_back(runner);
       }
@@ -604,31 +658,40 @@ void Pool::when_drained(std::shared_ptr<Inbox> inbox, std::unique_ptr<Item> noti
 
 void Pool::join() { impl_->join_threads(); }
 
-std::shared_ptr<JsRunner> Pool::attach_runner(std::function<void()> wake) {
-  std::shared_ptr<JsRunner> runner(new JsRunner(shared_from_this(), std::move(wake)));
+std::shared_ptr<JsRunner> Pool::attach_runner(std::function<void()> wake, uint64_t group) {
+  std::shared_ptr<JsRunner> runner(new JsRunner(shared_from_this(), std::move(wake), group));
   Impl& p = *impl_;
-  std::lock_guard<std::mutex> lock(p.mu);
-  if (p.starting_runners != 0) --p.starting_runners;
-  ++p.runners;
-  ++p.fresh_runners;
+  unsigned number;
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    Impl::Group& g = p.groups[group];
+    if (g.starting != 0) --g.starting;
+    ++g.runners;
+    ++g.fresh;
+    ++p.runners;
+    number = p.next_thread_number++;
+  }
+  name_thread(p.name, number);
   return runner;
 }
 
-void Pool::runner_failed() {
+void Pool::runner_failed(uint64_t group) {
   Impl& p = *impl_;
   Impl::After after;
   {
     std::lock_guard<std::mutex> lock(p.mu);
-    if (p.starting_runners != 0) --p.starting_runners;
-    p.fail_stranded_js_locked(after);
+    Impl::Group& g = p.groups[group];
+    if (g.starting != 0) --g.starting;
+    p.fail_stranded_js_locked(g, after);
+    p.forget_group_locked(group);
   }
   p.flush(after);
 }
 
 // ---- JsRunner --------------------------------------------------------------------------------
 
-JsRunner::JsRunner(std::shared_ptr<Pool> pool, std::function<void()> wake)
-    : pool_(std::move(pool)), wake_(std::move(wake)) {}
+JsRunner::JsRunner(std::shared_ptr<Pool> pool, std::function<void()> wake, uint64_t group)
+    : pool_(std::move(pool)), group_(group), wake_(std::move(wake)) {}
 
 JsRunner::~JsRunner() { detach(); }
 
@@ -636,25 +699,27 @@ std::unique_ptr<Work> JsRunner::take() {
   Pool::Impl& p = *pool_->impl_;
   std::lock_guard<std::mutex> lock(p.mu);
   if (detached_ || current_) return nullptr;
+  Pool::Impl::Group& group = p.groups[group_];
   if (fresh_) {
     fresh_ = false;
-    --p.fresh_runners;
+    --group.fresh;
   }
   if (assigned_) {
     current_ = assigned_.get();
     return std::move(assigned_);
   }
-  if (p.running < p.max_workers && !p.js_queue.empty()) {
+  if (p.running < p.max_workers && !group.queue.empty()) {
     p.remove_idle_runner_locked(this);
-    std::unique_ptr<Work> work = std::move(p.js_queue.front().work);
-    p.js_queue.pop_front();
+    std::unique_ptr<Work> work = std::move(group.queue.front().work);
+    group.queue.pop_front();
+    --p.js_queued;
     ++p.running;
     current_ = work.get();
     return work;
   }
   if (!idle_) {
     idle_ = true;
-    p.idle_runners.push_back(this);
+    group.idle.push_back(this);
   }
   return nullptr;
 }
@@ -690,7 +755,11 @@ void JsRunner::detach(std::unique_ptr<Work> unfinished) {
   p.flush(after);
 }
 
-bool JsRunner::pool_shut_down() { return pool_->is_shutdown(); }
+bool JsRunner::should_leave() {
+  Pool::Impl& p = *pool_->impl_;
+  std::lock_guard<std::mutex> lock(p.mu);
+  return p.shut_down || p.groups[group_].runners > p.max_workers;
+}
 
 bool JsRunner::leave_if_idle() {
   Pool::Impl& p = *pool_->impl_;
@@ -698,7 +767,7 @@ bool JsRunner::leave_if_idle() {
   {
     std::unique_lock<std::mutex> lock(p.mu);
     if (detached_) return true;
-    if (current_ || assigned_ || !p.js_queue.empty()) return false;
+    if (current_ || assigned_ || !p.groups[group_].queue.empty()) return false;
     p.detach_runner_locked(this, nullptr, after);
     p.wait_for_wakes(lock, this);
   }

@@ -60,13 +60,16 @@ class JsRunner {
   // For an idle exit: detaches and returns true unless JS work waits for a slot (then stay
   // attached; `wake` comes when a slot frees).
   bool leave_if_idle();
-  bool pool_shut_down();
+  // The pool was shut down, or has more runners in this group than max_workers (after a
+  // resize): an idle runner should leave.
+  bool should_leave();
 
  private:
   friend class Pool;
-  JsRunner(std::shared_ptr<Pool> pool, std::function<void()> wake);
+  JsRunner(std::shared_ptr<Pool> pool, std::function<void()> wake, uint64_t group);
   // Everything below is guarded by the pool's lock.
   std::shared_ptr<Pool> pool_;
+  const uint64_t group_;
   std::function<void()> wake_;
   bool fresh_ = true;   // attached and has not called take() yet
   bool idle_ = false;   // waits for `wake`; the pool may assign it work
@@ -104,9 +107,11 @@ class Pool : public std::enable_shared_from_this<Pool> {
   // Waits for the native threads to exit (after shutdown); for tests and teardown.
   void join();
 
-  std::shared_ptr<JsRunner> attach_runner(std::function<void()> wake);
-  // Undoes a start that `want_runner` asked for. JS work that no runner is left to take fails.
-  void runner_failed();
+  // Runners come in groups (see Work::group): a runner takes only its group's JS work.
+  // attach_runner also names the calling thread `<name>-<n>`.
+  std::shared_ptr<JsRunner> attach_runner(std::function<void()> wake, uint64_t group);
+  // The runner submit asked for (for `group`) could not be started.
+  void runner_failed(uint64_t group);
 
  private:
   // The state lives in Impl, shared with the native threads: a thread never holds the Pool, so

@@ -21,6 +21,9 @@ class Work : public Item {
 
   const std::shared_ptr<Inbox> inbox;
   const uint64_t id;
+  // JavaScript work runs only on runners of its group: the thread that submitted it, whose
+  // JavaScript contexts (Node workers it started) live and die with it.
+  uint64_t group = 0;
   Status status = Status::kPending;
 };
 

@@ -223,7 +223,7 @@ size_t count_status(const TestLoop& loop, Status status) {
 class FakeRunner {
  public:
   explicit FakeRunner(const std::shared_ptr<Pool>& pool) {
-    runner = pool->attach_runner([this] { wake(); });
+    runner = pool->attach_runner([this] { wake(); }, 0);
     thread_ = std::thread([this] { main(); });
   }
   ~FakeRunner() { stop(); }
@@ -745,13 +745,13 @@ TEST(detach_fails_taken_work_and_hands_it_back) {
   // A runner thread that takes work, and leaves in the middle of it: handing it over (1), then
   // without handing it over, finishing it after it left (2).
   std::thread thread([&] {
-    auto runner = pool->attach_runner([] {});
+    auto runner = pool->attach_runner([] {}, 0);
     std::unique_ptr<Work> work = runner->take();
     CHECK(work && work->id == 1);
     advance(1);
     await(2);
     runner->detach(std::move(work));
-    auto second = pool->attach_runner([] {});
+    auto second = pool->attach_runner([] {}, 0);
     std::unique_ptr<Work> other = second->take();
     CHECK(other && other->id == 2);
     second->detach();
@@ -785,7 +785,7 @@ TEST(detach_requeues_work_assigned_but_not_taken) {
   auto probe = std::make_shared<Probe>();
   TestLoop loop;
   auto pool = Pool::create(options(2));
-  auto idle = pool->attach_runner([] {});
+  auto idle = pool->attach_runner([] {}, 0);
   CHECK(idle->take() == nullptr);  // now idle: the next JS work is assigned to it
   CHECK(pool->submit(make(loop, 1, probe, true)) == Result::kOk);
   CHECK_EQ(pool->stats().running, 1u);
@@ -803,7 +803,7 @@ TEST(runner_failed_undoes_a_start_and_fails_stranded_work) {
   bool want = false;
   CHECK(pool->submit(make(loop, 1, probe, true), &want) == Result::kOk);
   CHECK(want);
-  pool->runner_failed();  // no runner attached or starting: nothing could ever run it
+  pool->runner_failed(0);  // no runner attached or starting: nothing could ever run it
   CHECK(loop.run_until_works(1));
   CHECK_EQ(loop.works[0]->status, Status::kFailed);
   CHECK_EQ(pool->stats().failed, 1u);
@@ -814,7 +814,7 @@ TEST(runner_failed_undoes_a_start_and_fails_stranded_work) {
   CHECK_EQ(loop.works[1]->status, Status::kDone);
   // With a runner attached, a failed start strands nothing.
   CHECK(pool->submit(make(loop, 3, probe, true), &want) == Result::kOk);
-  if (want) pool->runner_failed();
+  if (want) pool->runner_failed(0);
   CHECK(loop.run_until_works(3));
   CHECK_EQ(loop.works[2]->status, Status::kDone);
 }
@@ -823,7 +823,7 @@ TEST(a_runner_stays_while_js_work_waits_for_a_slot) {
   auto probe = gated_probe();
   TestLoop loop;
   auto pool = Pool::create(options(1));
-  auto runner = pool->attach_runner([] {});
+  auto runner = pool->attach_runner([] {}, 0);
   CHECK(runner->take() == nullptr);
   CHECK(pool->submit(make(loop, 0, probe)) == Result::kOk);  // takes the only slot
   CHECK(eventually([&] { return probe->now == 1; }));
@@ -850,7 +850,7 @@ TEST(no_wake_after_detach_returns) {
   for (int round = 0; round < kRounds; round++) {
     auto pool = Pool::create(options(4));
     std::atomic<bool> gone{false};
-    auto runner = pool->attach_runner([&gone] { CHECK(!gone.load()); });
+    auto runner = pool->attach_runner([&gone] { CHECK(!gone.load()); }, 0);
     CHECK(runner->take() == nullptr);
     std::thread submitter([&] {
       for (int i = 0; i < kEach; i++) {

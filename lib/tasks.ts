@@ -112,6 +112,19 @@ export class Task<T = unknown> extends Future<T> {
     );
   }
 
+  /** @internal the function returned a Future of this loop: end as it ends */
+  _followFuture(future: Future<T>): void {
+    this._waiter = future;
+    future.addDoneCallback(() => {
+      this._waiter = null;
+      if (this.done()) return;
+      if (future.cancelled()) Future.prototype.cancel.call(this, future._cancelMessage);
+      else if (future.exception() !== null) this.setException(future.exception());
+      else this.setResult(future.result());
+    });
+    if (this._mustCancel) future.cancel(this._cancelMessage);
+  }
+
   /** @internal one step of the generator: send a value or throw an error in */
   _step(value: unknown, error: unknown, isError: boolean): void {
     if (this.done()) return;
@@ -129,6 +142,10 @@ export class Task<T = unknown> extends Future<T> {
       }
       if (isCoroutine(produced)) {
         this._coro = produced as Coroutine<T>;
+      } else if (produced instanceof Future && produced._loop === this._loop) {
+        // A Future of this loop: followed through its callbacks, no microtasks needed.
+        this._followFuture(produced as Future<T>);
+        return;
       } else if (isThenable(produced)) {
         if (!this._promiseKind) {
           this._promiseKind = true;

@@ -409,3 +409,33 @@ describe('run() with async functions and promises (child process)', () => {
     expect(r.stdout.trim()).toBe('inside host callback');
   });
 });
+
+describe('run() of a function that returns a Future of its loop (test body: no microtasks)', () => {
+  it('returns the Future\'s result, even inside a microtask', () => {
+    const value = evloop.run(() => {
+      const loop = evloop.getRunningLoop();
+      const f = loop.createFuture<number>();
+      loop.callLater(1, () => f.setResult(41 + 1));
+      return f;
+    });
+    expect(value).toBe(42);
+  });
+
+  it('throws the Future\'s error, and cancelling the task cancels the Future', () => {
+    expect(() =>
+      evloop.run(() => {
+        const loop = evloop.getRunningLoop();
+        const f = loop.createFuture<number>();
+        loop.callSoon(() => f.setException(new RangeError('nope')));
+        return f;
+      }),
+    ).toThrow(RangeError);
+    const loop = evloop.newEventLoop();
+    const inner = loop.createFuture<number>();
+    const task = loop.createTask(() => inner);
+    loop.callSoon(() => loop.callSoon(() => task.cancel('stop')));
+    expect(() => loop.runUntilComplete(task)).toThrow(expect.objectContaining({ code: 'ERR_CANCELLED' }));
+    expect(inner.cancelled()).toBe(true);
+    loop.close();
+  });
+});

@@ -15,7 +15,8 @@
         "native/binding/registry.cc",
         "native/binding/loop_wrap.cc",
         "native/binding/pool_wrap.cc",
-        "native/binding/tasks_binding.cc"
+        "native/binding/tasks_binding.cc",
+        "native/binding/c_api.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -15,3 +15,4 @@ export type { Executor, SharedExecutor, ThreadPoolExecutorOptions, ExecutorStats
 export { tasks } from './builtin-tasks';
 export { moduleTask } from './transfer';
 export type { TaskRef } from './transfer';
+export { include, nativeApi } from './native-api';

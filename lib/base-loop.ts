@@ -523,7 +523,8 @@ export class EventLoop {
   _runOnce(stallCheck: boolean): void {
     let timeout = this._timeout();
     const now = this.time();
-    if (this._ready.isEmpty() || now - this._lastPoll >= POLL_INTERVAL_MS) {
+    // Descriptors are level-triggered: while any is watched, every turn polls.
+    if (this._ready.isEmpty() || now - this._lastPoll >= POLL_INTERVAL_MS || this._watchesDescriptors()) {
       if (timeout < 0 && stallCheck) {
         // Promise continuations may still complete it: run them before judging.
         if (this._drain) {
@@ -733,6 +734,11 @@ export class EventLoop {
       this._writers.delete(fd);
     }
     return true;
+  }
+
+  /** @internal */
+  _watchesDescriptors(): boolean {
+    return this._readers.size > 0 || this._writers.size > 0;
   }
 
   /** @internal */

@@ -120,9 +120,13 @@ export function post(ref: LoopRef, value: unknown): void {
   try {
     bytes = v8.serialize(value);
   } catch (error) {
-    // Throw what postMessage throws (a DataCloneError DOMException), naming what failed.
+    // Throw what postMessage throws (a DataCloneError DOMException), naming what failed. What
+    // structuredClone shares rather than copies (SharedArrayBuffer) cannot cross as bytes.
     structuredClone(value);
-    throw error;
+    throw new DOMException(
+      `${(error as Error).message} (post() copies values as bytes: shared memory cannot be posted)`,
+      'DataCloneError',
+    );
   }
   if (!addon.post(ref.id, bytes)) throw new EvloopError('ERR_LOOP_CLOSED', 'post: the loop is closed');
 }

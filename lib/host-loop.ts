@@ -24,7 +24,7 @@ export class HostLoop extends EventLoop {
     super();
     this._native.drive((batch) => {
       this._processBatch(batch);
-      this._turns();
+      this._turns(true);
     });
   }
 
@@ -85,22 +85,30 @@ export class HostLoop extends EventLoop {
   /** @internal */
   _onImmediate = (): void => {
     this._immediate = null;
-    this._turns();
+    this._turns(false);
   };
 
   /** @internal */
   _onTimer = (): void => {
     this._nodeTimer = null;
-    this._turns();
+    this._turns(false);
   };
 
-  /** @internal */
-  _turns(): void {
+  /**
+   * @internal Runs turns for up to TURN_BUDGET_MS while callbacks are ready. `polled`: the native
+   * loop was just looked at (a batch came). Descriptors are level-triggered: while any is
+   * watched, every turn looks at the native loop first, and only one turn runs per call.
+   */
+  _turns(polled: boolean): void {
     const deadline = this.time() + TURN_BUDGET_MS;
+    if (!polled && this._watchesDescriptors()) {
+      const batch = this._native.wait(0);
+      if (batch !== undefined) this._processBatch(batch);
+    }
     do {
       this._collectDueTimers();
       this._runReady();
-    } while (!this._ready.isEmpty() && this.time() < deadline);
+    } while (!this._ready.isEmpty() && !this._watchesDescriptors() && this.time() < deadline);
     if (!this._ready.isEmpty()) this._readyChanged();
     this._timersChanged();
   }

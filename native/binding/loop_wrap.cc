@@ -5,6 +5,7 @@
 
 #include "addon.h"
 #include "items.h"
+#include "js_call.h"
 #include "registry.h"
 
 namespace evloop {
@@ -128,17 +129,13 @@ void LoopWrap::OnDriven(uv_poll_t* handle, int, int) {
   Batch batch;
   self->loop_.wait(0, batch);
   if (batch.empty()) return;
-  napi_env env = self->Env();
-  Napi::HandleScope scope(self->Env());
-  napi_value arg = self->ToJs(self->Env(), batch);
-  napi_value recv;
-  napi_get_global(env, &recv);  // make_callback wants an object as `this`
-  napi_value result;
-  // make_callback: Node drains microtasks afterwards, as after any I/O callback.
-  if (napi_make_callback(env, self->async_context_, recv, self->on_batch_.Value(), 1, &arg, &result) ==
-      napi_pending_exception) {
-    napi_value error;
-    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  Napi::Env env = self->Env();
+  try {
+    Napi::HandleScope scope(env);
+    napi_value arg = self->ToJs(env, batch);
+    CallFromLibuv(env, self->async_context_, self->on_batch_.Value(), 1, &arg);
+  } catch (const Napi::Error&) {
+    // JavaScript cannot run any more (the environment is going away): the batch is dropped.
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "addon.h"
 #include "items.h"
+#include "js_call.h"
 #include "loop_wrap.h"
 #include "registry.h"
 #include "tasks_binding.h"
@@ -234,13 +235,11 @@ class RunnerWrap : public Napi::ObjectWrap<RunnerWrap> {
   static void OnWake(uv_async_t* async) {
     auto* self = static_cast<RunnerWrap*>(async->data);
     Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    napi_value recv, result;
-    napi_get_global(env, &recv);  // make_callback wants an object as `this`
-    if (napi_make_callback(env, self->async_context_, recv, self->on_wake_.Value(), 0, nullptr, &result) ==
-        napi_pending_exception) {
-      napi_value error;
-      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    try {
+      Napi::HandleScope scope(env);
+      CallFromLibuv(env, self->async_context_, self->on_wake_.Value(), 0, nullptr);
+    } catch (const Napi::Error&) {
+      // The thread's environment is going away; its cleanup hook detaches the runner.
     }
   }
 

@@ -3,11 +3,19 @@
 namespace evloop {
 
 bool Inbox::push(std::unique_ptr<Item> item) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (closed_) return false;
-  items_.push_back(std::move(item));
-  // uv_async_send under the lock: close() cannot free the handle between the check and the send.
-  if (items_.size() == 1) uv_async_send(wake_);
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    first = items_.size() == 1;
+  }
+  // The wake-up is sent after unlocking, so the woken loop does not then block on `mu_`.
+  // Its own lock keeps close() from freeing the handle during the send.
+  if (first) {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    if (wake_ != nullptr) uv_async_send(wake_);
+  }
   return true;
 }
 
@@ -28,6 +36,8 @@ void Inbox::close() {
     closed_ = true;
     dropped.swap(items_);
   }
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  wake_ = nullptr;
 }
 
 bool Inbox::closed() {

@@ -25,10 +25,11 @@ class Inbox {
   bool closed();
 
  private:
-  std::mutex mu_;
+  std::mutex mu_;  // guards items_ and closed_
   std::vector<std::unique_ptr<Item>> items_;
-  uv_async_t* wake_;
   bool closed_ = false;
+  std::mutex wake_mu_;  // guards wake_, which close() clears before the loop frees the handle
+  uv_async_t* wake_;
 };
 
 }  // namespace evloop

@@ -4,6 +4,12 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+
+#ifndef _WIN32
+#include <signal.h>
+#endif
 
 namespace evloop {
 
@@ -23,6 +29,39 @@ T* new_handle(uv_handle_type type) {
 }
 
 void free_on_close(uv_handle_t* handle) { std::free(handle); }
+
+// libuv sets a signal back to SIG_DFL when its last watcher in the process stops. The process's
+// own disposition from before must come back instead (Node ignores SIGPIPE: SIG_DFL would make
+// a write to a closed pipe kill the process).
+#ifndef _WIN32
+struct Watched {
+  int count = 0;
+  struct sigaction previous;
+};
+std::mutex& signal_mu = *new std::mutex;
+std::map<int, Watched>& watched_signals = *new std::map<int, Watched>;
+
+void signal_watch_started(int signum) {
+  std::lock_guard<std::mutex> lock(signal_mu);
+  Watched& w = watched_signals[signum];
+  if (w.count++ == 0) sigaction(signum, nullptr, &w.previous);
+}
+
+void signal_watch_stopped(int signum) {
+  std::lock_guard<std::mutex> lock(signal_mu);
+  auto it = watched_signals.find(signum);
+  if (it == watched_signals.end() || --it->second.count > 0) return;
+  struct sigaction now;
+  // Someone else (Node's own listeners) may still watch it: then libuv left its handler there.
+  if (sigaction(signum, nullptr, &now) == 0 && !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL) {
+    sigaction(signum, &it->second.previous, nullptr);
+  }
+  watched_signals.erase(it);
+}
+#else
+void signal_watch_started(int) {}
+void signal_watch_stopped(int) {}
+#endif
 
 void close_handle(uv_handle_t* handle) {
   if (handle != nullptr && !uv_is_closing(handle)) uv_close(handle, free_on_close);
@@ -143,50 +182,56 @@ int Loop::watch_signal(int signum, bool on) {
   auto it = signals_.find(signum);
   if (!on) {
     if (it == signals_.end()) return 0;
-    close_handle(reinterpret_cast<uv_handle_t*>(it->second));
+    stop_signal(it->second, signum);
     signals_.erase(it);
     return 0;
   }
   if (it != signals_.end()) return 0;
+  int err;
+  uv_signal_t* handle = start_signal(signum, &err);
+  if (handle != nullptr) signals_[signum] = handle;
+  return err;
+}
+
+uv_signal_t* Loop::start_signal(int signum, int* err) {
+  signal_watch_started(signum);  // before libuv installs its handler: remembers the one before
   auto* handle = new_handle<uv_signal_t>(UV_SIGNAL);
   uv_signal_init(loop_, handle);
-  int err = uv_signal_start(handle, on_signal, signum);
-  if (err != 0) {
-    close_handle(reinterpret_cast<uv_handle_t*>(handle));
-    return err;
+  *err = uv_signal_start(handle, on_signal, signum);
+  if (*err != 0) {
+    stop_signal(handle, signum);
+    return nullptr;
   }
-  signals_[signum] = handle;
   register_now();
-  return 0;
+  return handle;
+}
+
+void Loop::stop_signal(uv_signal_t* handle, int signum) {
+  close_handle(reinterpret_cast<uv_handle_t*>(handle));
+  signal_watch_stopped(signum);
 }
 
 int Loop::watch_interrupt(bool on) {
   if (loop_ == nullptr) return UV_EBADF;
   if (!on) {
-    close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
+    if (interrupt_ == nullptr) return 0;
+    stop_signal(interrupt_, SIGINT);
     interrupt_ = nullptr;
     return 0;
   }
   if (interrupt_ != nullptr) return 0;
-  interrupt_ = new_handle<uv_signal_t>(UV_SIGNAL);
-  uv_signal_init(loop_, interrupt_);
-  int err = uv_signal_start(interrupt_, on_signal, SIGINT);
-  if (err != 0) {
-    close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
-    interrupt_ = nullptr;
-    return err;
-  }
-  register_now();
-  return 0;
+  int err;
+  interrupt_ = start_signal(SIGINT, &err);
+  return err;
 }
 
 void Loop::close() {
   if (loop_ == nullptr) return;
   inbox_->close();
   while (!polls_.empty()) stop_poll(polls_.begin());
-  for (auto& entry : signals_) close_handle(reinterpret_cast<uv_handle_t*>(entry.second));
+  for (auto& entry : signals_) stop_signal(entry.second, entry.first);
   signals_.clear();
-  close_handle(reinterpret_cast<uv_handle_t*>(interrupt_));
+  if (interrupt_ != nullptr) stop_signal(interrupt_, SIGINT);
   close_handle(reinterpret_cast<uv_handle_t*>(wake_));
   close_handle(reinterpret_cast<uv_handle_t*>(timer_));
   interrupt_ = nullptr;

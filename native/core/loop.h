@@ -60,6 +60,8 @@ class Loop {
   static void on_signal(uv_signal_t* handle, int signum);
   void stop_poll(std::map<int, Poll*>::iterator it);
   void register_now();
+  uv_signal_t* start_signal(int signum, int* err);
+  void stop_signal(uv_signal_t* handle, int signum);
   Batch* sink() { return batch_ != nullptr ? batch_ : &pending_; }
 
   uv_loop_t* loop_ = nullptr;

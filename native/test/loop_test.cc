@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -510,7 +511,7 @@ TEST(a_closed_descriptor_whose_duplicate_stays_open) {
   double took = ms_since(start);
   double used = thread_cpu_ms() - cpu;
   std::fprintf(stderr, "  after unwatching: %d waits in %.1f ms, %.1f ms of CPU (%s)\n", waits, took, used,
-               used > took / 2 ? "spins: the stale epoll registration cannot be removed" : "sleeps");
+               used > took / 4 ? "spins: the stale epoll registration cannot be removed" : "sleeps");
   CHECK(took < 200 + kSlack);
   close(dup_fd);               // the open file leaves epoll with its last descriptor
   cpu = thread_cpu_ms();
@@ -652,7 +653,7 @@ TEST(a_closed_loop_refuses_everything_harmlessly) {
 TEST(a_loop_destroyed_without_close_frees_everything) {
   int base = open_fds();
   for (int i = 0; i < 100; i++) {
-    Pipe p;
+    Pipe p;  // declared first: closed after the loop stops watching it
     Loop loop;
     CHECK_EQ(loop.watch(p.r, UV_READABLE), 0);
     CHECK_EQ(loop.watch_signal(SIGUSR2, true), 0);
@@ -674,19 +675,32 @@ TEST(loops_created_and_closed_many_times_leave_nothing) {
 
 TEST(loops_in_several_threads_at_once) {
   int base = open_fds();
+  // Descriptors are opened and closed under this lock, the loops run concurrently. The reason is
+  // ThreadSanitizer's alone: libuv closes its own descriptors (epoll, eventfd) with a raw close
+  // system call (uv__close_nocancel) that TSan does not see, so another thread reusing the number
+  // looks like a race on it. The lock gives TSan the order the kernel already guarantees.
+  std::mutex fd_mu;
   std::vector<std::thread> threads;
   std::atomic<int> done{0};
   for (int t = 0; t < 4; t++) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; i++) {
-        Loop loop;
-        Pipe p;
-        p.put();
-        CHECK_EQ(loop.watch(p.r, UV_READABLE), 0);
-        std::thread sender([&] { loop.inbox()->push(std::make_unique<Note>(t, i)); });
+        std::unique_ptr<Pipe> p;
+        std::unique_ptr<Loop> loop;
+        {
+          std::lock_guard<std::mutex> lock(fd_mu);
+          p = std::make_unique<Pipe>();
+          loop = std::make_unique<Loop>();
+        }
+        p->put();
+        CHECK_EQ(loop->watch(p->r, UV_READABLE), 0);
+        std::thread sender([&] { loop->inbox()->push(std::make_unique<Note>(t, i)); });
         Batch all;
-        CHECK(wait_until(loop, all, [&] { return all.items.size() == 1 && !all.ready.empty(); }));
+        CHECK(wait_until(*loop, all, [&] { return all.items.size() == 1 && !all.ready.empty(); }));
         sender.join();
+        std::lock_guard<std::mutex> lock(fd_mu);
+        loop.reset();  // first: it stops watching the pipe before the pipe closes
+        p.reset();
       }
       done++;
     });

@@ -29,7 +29,8 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "ldflags": ["-static-libstdc++", "-static-libgcc"]
+          "cflags_cc": ["-fvisibility=hidden"],
+          "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--exclude-libs,ALL"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

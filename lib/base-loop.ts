@@ -14,7 +14,7 @@ import {
   validateOptions,
 } from './errors';
 import { Future, isThenable } from './futures';
-import { Handle, TimerHandle } from './handles';
+import { Handle, TimerHandle, type Callback } from './handles';
 import { ReadyQueue } from './ready-queue';
 import { READABLE, Tag, WRITABLE, addon, type NativeLoop } from './native';
 import { thread } from './running';
@@ -22,7 +22,6 @@ import { Task, isCoroutine, needsMicrotasks, type TaskSource } from './tasks';
 import type { Executor, PoolFuture } from './executor';
 import * as executors from './executor';
 
-type Callback = (...args: any[]) => unknown;
 
 export interface ExceptionContext {
   message: string;

@@ -11,7 +11,8 @@ export interface NativeTask {
   readonly [NATIVE_TASK]: { name: string; normalize(args: unknown[]): unknown[] };
 }
 
-type Data = string | ArrayBufferView;
+/** Data for a built-in task: a string (UTF-8) or bytes. */
+export type TaskData = string | ArrayBufferView;
 
 function toPath(value: unknown, name: string): string {
   if (value instanceof URL) {
@@ -23,7 +24,7 @@ function toPath(value: unknown, name: string): string {
   return value;
 }
 
-function toData(value: unknown, name: string, allowString = true): Data {
+function toData(value: unknown, name: string, allowString = true): TaskData {
   // The native side reads bytes: any view (DataView included) becomes a Uint8Array over them.
   if (ArrayBuffer.isView(value)) {
     return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -50,18 +51,18 @@ export const tasks = Object.freeze({
   /** fs.readFileSync(path): the file's bytes. */
   readFile: define<(path: string | URL) => Buffer>('readFile', ([path]) => [toPath(path, 'path')]),
   /** fs.writeFileSync(path, data): creates or truncates. */
-  writeFile: define<(path: string | URL, data: Data) => void>('writeFile', ([path, data]) => [
+  writeFile: define<(path: string | URL, data: TaskData) => void>('writeFile', ([path, data]) => [
     toPath(path, 'path'),
     toData(data, 'data'),
   ]),
   /** crypto.createHash(algorithm).update(data).digest() */
-  digest: define<(algorithm: string, data: Data) => Buffer>('digest', ([algorithm, data]) => {
+  digest: define<(algorithm: string, data: TaskData) => Buffer>('digest', ([algorithm, data]) => {
     validateString(algorithm, 'algorithm');
     if (!addon.digestSupported(algorithm)) throw invalidArgValue('algorithm', `is not a supported digest. Received '${algorithm}'`);
     return [algorithm, toData(data, 'data')];
   }),
   /** zlib.gzipSync(data, { level }) */
-  gzip: define<(data: Data, options?: { level?: number }) => Buffer>('gzip', ([data, options]) => {
+  gzip: define<(data: TaskData, options?: { level?: number }) => Buffer>('gzip', ([data, options]) => {
     const { level = -1 } = validateOptions(options);
     validateInteger(level, 'options.level', -1, 9);
     return [toData(data, 'data'), level];

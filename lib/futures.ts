@@ -7,7 +7,8 @@ const PENDING = 0;
 const FINISHED = 1;
 const CANCELLED = 2;
 
-type DoneCallback<T> = (future: Future<T>) => void;
+/** A Future's done callback: called with the Future, through the loop's callSoon. */
+export type DoneCallback<T> = (future: Future<T>) => void;
 
 // "Future exception was never retrieved": reported when a failed Future is collected unread.
 interface Unretrieved {

@@ -1,7 +1,8 @@
 // Handle and TimerHandle: a scheduled callback, as asyncio's events.Handle / TimerHandle.
 import type { EventLoop } from './base-loop';
 
-type Callback = (...args: any[]) => unknown;
+/** A callback scheduled on a loop, with the arguments it was scheduled with. */
+export type Callback = (...args: any[]) => unknown;
 
 /** A callback scheduled on a loop; `cancel()` keeps it from running. */
 export class Handle {

@@ -51,7 +51,8 @@ export function sleep<T = void>(ms: number, value?: T): Future<T> {
   return future;
 }
 
-type Awaitables<T extends unknown[]> = { [K in keyof T]: Awaitable<T[K]> };
+/** A tuple of awaitables, one per result of gather(). */
+export type Awaitables<T extends unknown[]> = { [K in keyof T]: Awaitable<T[K]> };
 
 class GatheringFuture<T> extends Future<T> {
   /** @internal */ _children: Future<unknown>[];

@@ -14,7 +14,7 @@ import {
   validateOptions,
 } from './errors';
 import { Future, isThenable } from './futures';
-import { Handle, TimerHandle, type Callback } from './handles';
+import { CANCELLED, Handle, QUEUED, TimerHandle, sourceStackOf, type Callback } from './handles';
 import { ReadyQueue } from './ready-queue';
 import { READABLE, Tag, WRITABLE, addon, type NativeLoop } from './native';
 import { thread } from './running';
@@ -370,7 +370,8 @@ export class EventLoop {
     for (const [key, value] of Object.entries(context)) {
       if (key === 'message' || key === 'exception') continue;
       lines.push(`${key}: ${describeValue(value)}`);
-      if (value instanceof Handle && value._sourceStack) lines.push(`${key} created at:\n${value._sourceStack}`);
+      const stack = value instanceof Handle ? sourceStackOf(value) : undefined;
+      if (stack !== undefined) lines.push(`${key} created at:\n${stack}`);
     }
     if ('exception' in context) lines.push(describeError(context.exception));
     process.stderr.write(`evloop: ${lines.join('\n')}\n`);
@@ -439,8 +440,8 @@ export class EventLoop {
     const timers = this._timers;
     if (this._timerCancelledCount > MIN_CANCELLED_TO_COMPACT && this._timerCancelledCount * 2 > timers.length) {
       const live = timers.filter((t) => {
-        if (t._cancelled) t._scheduled = false;
-        return !t._cancelled;
+        if (t._flags & CANCELLED) t._scheduled = false;
+        return !(t._flags & CANCELLED);
       });
       heapify(live);
       this._timers = live;
@@ -458,7 +459,7 @@ export class EventLoop {
   _timeout(): number {
     if (!this._ready.isEmpty() || this._stopping) return 0;
     const timers = this._timers;
-    while (timers.length > 0 && timers[0]._cancelled) this._dropTimer();
+    while (timers.length > 0 && timers[0]._flags & CANCELLED) this._dropTimer();
     if (timers.length === 0) return -1;
     return Math.max(0, timers[0]._when - this.time());
   }
@@ -467,7 +468,7 @@ export class EventLoop {
   _dropTimer(): TimerHandle {
     const timer = heapPop(this._timers)!;
     timer._scheduled = false;
-    if (timer._cancelled) this._timerCancelledCount--;
+    if (timer._flags & CANCELLED) this._timerCancelledCount--;
     return timer;
   }
 
@@ -478,7 +479,7 @@ export class EventLoop {
     const now = this.time();
     while (timers.length > 0 && timers[0]._when <= now) {
       const timer = this._dropTimer();
-      if (!timer._cancelled) this._ready.push(timer);
+      if (!(timer._flags & CANCELLED)) this._ready.push(timer);
     }
   }
 
@@ -491,8 +492,9 @@ export class EventLoop {
       const handle = next;
       next = handle._next;
       handle._next = null;
-      handle._queued = false;
-      if (handle._cancelled) continue;
+      const flags = handle._flags;
+      handle._flags = flags & ~QUEUED;
+      if (flags & CANCELLED) continue;
       const start = debug ? this.time() : 0;
       try {
         handle._run();

@@ -1,38 +1,44 @@
 // Handle and TimerHandle: a scheduled callback, as asyncio's events.Handle / TimerHandle.
+// Kept small: a million queued callbacks are a million of these for the garbage collector.
 import type { EventLoop } from './base-loop';
 
 /** A callback scheduled on a loop, with the arguments it was scheduled with. */
 export type Callback = (...args: any[]) => unknown;
 
+export const CANCELLED = 1;
+export const QUEUED = 2;
+
+// Where each handle was created, in debug mode only (reports name it).
+const sourceStacks = new WeakMap<Handle, string>();
+
 /** A callback scheduled on a loop; `cancel()` keeps it from running. */
 export class Handle {
   /** @internal */ _callback: Callback | null;
   /** @internal */ _args: unknown[] | undefined;
-  /** @internal */ _loop: EventLoop;
-  /** @internal */ _cancelled = false;
-  /** @internal where it was created, in debug mode */ _sourceStack: string | undefined;
   /** @internal the next handle in the ready queue */ _next: Handle | null = null;
-  /** @internal whether it waits in the ready queue */ _queued = false;
+  /** @internal CANCELLED | QUEUED (waits in the ready queue) */ _flags = 0;
 
   /** @internal */
   constructor(callback: Callback, args: unknown[] | undefined, loop: EventLoop) {
     this._callback = callback;
     this._args = args;
-    this._loop = loop;
-    if (loop._debug) this._sourceStack = captureStack();
+    if (loop._debug) {
+      const stack = captureStack();
+      if (stack !== undefined) sourceStacks.set(this, stack);
+    }
   }
 
   /** Keeps the callback from running; harmless when it already ran or was cancelled. */
   cancel(): void {
-    if (this._cancelled) return;
-    this._cancelled = true;
+    if (this._flags & CANCELLED) return;
+    this._flags |= CANCELLED;
     // Drop the references at once: a cancelled handle must not keep its callback alive.
     this._callback = null;
     this._args = undefined;
   }
 
   cancelled(): boolean {
-    return this._cancelled;
+    return (this._flags & CANCELLED) !== 0;
   }
 
   /** @internal */
@@ -46,7 +52,7 @@ export class Handle {
   /** @internal a name for reports: the callback's name */
   _describe(): string {
     const name = this._callback?.name || '<anonymous>';
-    return `${this.constructor.name}(${name}${this._cancelled ? ', cancelled' : ''})`;
+    return `${this.constructor.name}(${name}${this.cancelled() ? ', cancelled' : ''})`;
   }
 
   toString(): string {
@@ -56,6 +62,7 @@ export class Handle {
 
 /** A callback scheduled for a time of the loop's clock (`loop.time()`, ms). */
 export class TimerHandle extends Handle {
+  /** @internal */ readonly _loop: EventLoop;
   /** @internal */ readonly _when: number;
   /** @internal tie-break: timers due at the same time run in scheduling order */ readonly _seq: number;
   /** @internal whether it is still in the loop's heap */ _scheduled = true;
@@ -63,6 +70,7 @@ export class TimerHandle extends Handle {
   /** @internal */
   constructor(when: number, seq: number, callback: Callback, args: unknown[] | undefined, loop: EventLoop) {
     super(callback, args, loop);
+    this._loop = loop;
     this._when = when;
     this._seq = seq;
   }
@@ -73,10 +81,15 @@ export class TimerHandle extends Handle {
   }
 
   override cancel(): void {
-    if (this._cancelled) return;
+    if (this._flags & CANCELLED) return;
     super.cancel();
     if (this._scheduled) this._loop._timerHandleCancelled();
   }
+}
+
+/** Where `handle` was created (debug mode), for reports. */
+export function sourceStackOf(handle: Handle): string | undefined {
+  return sourceStacks.get(handle);
 }
 
 export function captureStack(): string | undefined {

@@ -3,6 +3,7 @@
 // ready callbacks run from setImmediate and timers from one Node timer, the earliest.
 import { EvloopError } from './errors';
 import { EventLoop } from './base-loop';
+import { CANCELLED } from './handles';
 
 // A turn with more callbacks ready runs again at once, for up to this long, before yielding
 // to Node's loop (so I/O waits at most this long).
@@ -56,7 +57,7 @@ export class HostLoop extends EventLoop {
   /** @internal */
   override _timersChanged(): void {
     const timers = this._timers;
-    while (timers.length > 0 && timers[0]._cancelled) this._dropTimer();
+    while (timers.length > 0 && timers[0]._flags & CANCELLED) this._dropTimer();
     if (timers.length === 0) {
       if (this._nodeTimer !== null) clearTimeout(this._nodeTimer);
       this._nodeTimer = null;

@@ -72,7 +72,11 @@ function finish(loop: EventLoop, future: Future<unknown>): void {
   if (future.done()) return;
   const stop = () => loop.stop();
   future.addDoneCallback(stop);
-  loop._run(loop._canDriveMicrotasks(), future);
+  try {
+    loop._run(loop._canDriveMicrotasks(), future);
+  } finally {
+    future.removeDoneCallback(stop);
+  }
 }
 
 function cancelAllTasks(loop: EventLoop): void {

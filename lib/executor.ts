@@ -49,13 +49,20 @@ export interface ThreadPoolExecutorOptions {
 }
 
 export interface ExecutorStats {
+  /** the limit on work running at once */
   maxWorkers: number;
+  /** pool threads alive (native and JavaScript) */
   threads: number;
+  /** of those, waiting for work */
   idle: number;
+  /** waiting for a thread; queued + running is what is in flight */
   queued: number;
   running: number;
+  /** work that returned */
   completed: number;
+  /** work that threw */
   failed: number;
+  /** work cancelled before it started */
   cancelled: number;
 }
 
@@ -212,12 +219,12 @@ export class ThreadPoolExecutor implements Executor {
     if (code === SubmitCode.QueueFull) {
       throw new EvloopError('ERR_QUEUE_FULL', 'the executor queue is full (maxQueue reached)');
     }
-    if (code === SubmitCode.OkStartRunner) this._startRunner();
     const future = new PoolFuture<T>(loop, this, id, js);
     // The async context of submit() is the one its done callbacks run in (AsyncLocalStorage).
     future._asyncResource = new AsyncResource('evloop.PoolWork');
     loop._pending.set(id, future as PoolFuture<unknown>);
     if (loop._pending.size === 1) loop._pendingChanged();
+    if (code === SubmitCode.OkStartRunner) this._startRunner();
     return future;
   }
 
@@ -243,8 +250,11 @@ export class ThreadPoolExecutor implements Executor {
         name: 'evloop pool runner',
       });
     } catch (error) {
+      // No JavaScript thread could start (this thread is exiting, or out of resources): the
+      // work that waited for it fails through its Future.
       this._native.runnerFailed(threadId);
-      throw error;
+      process.emitWarning(`evloop: could not start a JavaScript pool thread: ${(error as Error)?.message ?? error}`);
+      return;
     }
     // An idle pool never keeps the process alive; pending work does, through its loop.
     worker.unref();

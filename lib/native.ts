@@ -1,6 +1,7 @@
 // Loading the addon (a prebuild from prebuilds/ when one fits, else build/) and its typed surface.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ExecutorStats } from './executor';
 
 /** A private libuv loop: one call per turn returns that turn's events as one flat array. */
 export interface NativeLoop {
@@ -17,15 +18,7 @@ export interface NativeLoop {
   close(): void;
 }
 
-export interface NativePoolStats {
-  maxWorkers: number;
-  threads: number;
-  idle: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
+export interface NativePoolStats extends ExecutorStats {
   shutdown: boolean;
 }
 

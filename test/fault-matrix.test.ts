@@ -1,0 +1,707 @@
+// The fault matrix (issue 7): what happens to a Future, the pool, the loop and the process when
+// work fails in every way it can. A JavaScript task throws, rejects, never settles, exhausts its
+// heap; a worker is terminated while blocked in a loop and while its pool tasks run;
+// process.exit() comes with work queued and running; a loop is collected without close() with
+// everything armed; the pool is resized down while busy; shutdown races submits from several
+// threads. Anything that could crash or hang runs in a child process with a bounded wait.
+import { spawn } from 'node:child_process';
+import { describe, expect, it, vi } from 'vitest';
+import { entry, evloop, root } from './harness';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+const { ThreadPoolExecutor, hostLoop, tasks } = evloop;
+
+// ---- children --------------------------------------------------------------------------------------
+
+interface Child {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+  timedOut: boolean;
+  ms: number;
+  /** the last stdout line, parsed as JSON (undefined if it is not JSON) */
+  out: any;
+}
+
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `source` (CommonJS, `evloop` bound) in `node <args>`, killed after `timeoutMs`. */
+async function child(source: string, { args = [] as string[], timeoutMs = 30_000 } = {}): Promise<Child> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await new Promise<Child>((resolve, reject) => {
+      const start = Date.now();
+      const proc = spawn(process.execPath, [...args, '-e', `const evloop = require(${JSON.stringify(entry)});\n${source}`], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        proc.kill('SIGKILL');
+      }, timeoutMs);
+      proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      proc.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      proc.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const lines = stdout.split('\n').filter(Boolean);
+        let out: any;
+        try {
+          out = JSON.parse(lines.at(-1) ?? '');
+        } catch {
+          out = undefined;
+        }
+        resolve({ code, signal, stdout, stderr, lines, timedOut, ms: Date.now() - start, out });
+      });
+    });
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function describeChild(r: Child): string {
+  return `code=${r.code} signal=${r.signal} timedOut=${r.timedOut} ms=${r.ms}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+/** Finished by itself, in time, with `code`, and no native crash. */
+function expectClean(r: Child, code = 0): void {
+  expect(r.timedOut, describeChild(r)).toBe(false);
+  expect(r.signal, describeChild(r)).toBeNull();
+  expect(r.stderr, describeChild(r)).not.toMatch(/FATAL ERROR|Segmentation fault|core dumped|Assertion failed|napi_throw|terminate called|AddressSanitizer/);
+  expect(r.code, describeChild(r)).toBe(code);
+}
+
+// ---- a JavaScript task throws, rejects, never settles ----------------------------------------------
+
+describe('a JavaScript task that fails', () => {
+  it('throws: its Future fails with the error (class, message, stack, own properties); the pool goes on', async () => {
+    const host = hostLoop();
+    const ex = new ThreadPoolExecutor({ maxWorkers: 2, name: 'fmthrow' });
+    try {
+      const failing = host.runInExecutor(ex, (code: string) => {
+        const error = new RangeError('out of bounds on the pool') as RangeError & { code: string; extra: unknown };
+        error.code = code;
+        error.extra = { n: 1 };
+        throw error;
+      }, 'E_POOL');
+      const error: any = await failing.then(() => null, (e) => e);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('out of bounds on the pool');
+      expect(error.code).toBe('E_POOL');
+      expect(error.extra).toEqual({ n: 1 });
+      expect(error.stack).toContain('out of bounds on the pool');
+      // Odd thrown values come back as they are.
+      for (const value of ['a string', 42, null, { plain: true }]) {
+        const thrown = await host.runInExecutor(ex, (v: unknown) => { throw v; }, value).then(() => 'resolved', (e) => e);
+        expect(thrown).toEqual(value);
+      }
+      // The pool goes on, on the same threads.
+      expect(await host.runInExecutor(ex, (x: number) => x + 1, 1)).toBe(2);
+      const stats = ex.stats();
+      expect({ failed: stats.failed, completed: stats.completed }).toEqual({ failed: 5, completed: 1 });
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  it('rejects (an async function, or a returned promise): its Future fails with the reason', async () => {
+    const host = hostLoop();
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1, name: 'fmrej' });
+    try {
+      const a: any = await host.runInExecutor(ex, async () => { await null; throw new TypeError('async failure'); }).then(() => null, (e) => e);
+      expect(a).toBeInstanceOf(TypeError);
+      expect(a.message).toBe('async failure');
+      const b = await host.runInExecutor(ex, () => Promise.reject(new Error('returned rejection'))).then(() => null, (e) => e);
+      expect((b as Error).message).toBe('returned rejection');
+      const c = await host.runInExecutor(ex, async () => Promise.reject('just a string')).then(() => null, (e) => e);
+      expect(c).toBe('just a string');
+      expect(await host.runInExecutor(ex, async (x: number) => x * 2, 4)).toBe(8);
+      expect(ex.stats()).toMatchObject({ failed: 3, completed: 1 });
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  it('never settles: shutdown({ wait: false }) returns at once, cancel() drops it, and the process exits by itself', async () => {
+    const r = await child(`
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmnever' });
+      const loop = evloop.newEventLoop();
+      const out = {};
+      const never = loop.runInExecutor(ex, () => new Promise(() => {}));       // a promise that never settles
+      const spin = loop.runInExecutor(ex, () => { for (;;) {} });                // a thread that never returns
+      const queued = loop.runInExecutor(ex, (x) => x, 1);                        // waits behind them
+      const poll = () => (ex.stats().running === 2 ? loop.stop() : loop.callLater(5, poll));
+      loop.callSoon(poll);
+      loop.callLater(10000, () => loop.stop());
+      loop.runForever();
+      out.running = ex.stats().running;
+      const t = Date.now();
+      ex.shutdown({ wait: false }).then(() => {
+        out.shutdownMs = Date.now() - t;
+        out.cancel = [never.cancel(), spin.cancel(), queued.cancel()];
+        out.cancelled = [never.cancelled(), spin.cancelled(), queued.cancelled()];
+        try { ex.submit((x) => x, 1); out.submit = 'accepted'; } catch (e) { out.submit = e.code; }
+        loop.close();
+        console.log(JSON.stringify(out));
+        // Nothing else: the process must exit although two pool threads are busy for ever.
+      });
+    `);
+    expectClean(r);
+    expect(r.out).toEqual({
+      running: 2,
+      shutdownMs: expect.any(Number),
+      cancel: [true, true, true],
+      cancelled: [true, true, true],
+      submit: 'ERR_EXECUTOR_SHUTDOWN',
+    });
+    expect(r.out.shutdownMs).toBeLessThan(1000);
+  });
+
+  // BUG (reported, issue 7): on the host loop, cancel() of pool work that is already running
+  // leaves it in loop._pending (lib/executor.ts, PoolFuture.cancel: only work taken off the queue
+  // is removed), so the host loop stays referenced until a result comes that nothing waits for;
+  // a task that never settles then keeps the process alive for ever although every Future is
+  // done. `it.fails` until fixed: then remove `.fails`.
+  it.fails('never settles, submitted from the host loop: once its Future is cancelled the process can exit', async () => {
+    const r = await child(
+      `
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmnever3' });
+      const host = evloop.hostLoop();
+      const never = host.runInExecutor(ex, () => new Promise(() => {}));
+      const spin = host.runInExecutor(ex, () => { for (;;) {} });
+      setTimeout(async () => {
+        await ex.shutdown({ wait: false });
+        console.log(JSON.stringify([never.cancel(), spin.cancel()]));
+      }, 300);
+    `,
+      { timeoutMs: 8000 },
+    );
+    expectClean(r);
+    expect(r.out).toEqual([true, true]);
+  });
+
+  it('never settles, on a private loop: a run with a timeout bound (waitFor) ends with ERR_TIMEOUT and the loop closes', async () => {
+    const r = await child(`
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmnever2' });
+      const loop = evloop.newEventLoop();
+      evloop.setEventLoop(loop);
+      const out = {};
+      try {
+        loop.runUntilComplete(evloop.waitFor(loop.runInExecutor(ex, () => new Promise(() => {})), 200));
+      } catch (e) { out.error = e.code; }
+      loop.close();
+      ex.shutdown({ wait: false });
+      out.closed = loop.isClosed();
+      console.log(JSON.stringify(out));
+    `);
+    expectClean(r);
+    expect(r.out).toEqual({ error: 'ERR_TIMEOUT', closed: true });
+  });
+});
+
+// ---- heap exhaustion ----------------------------------------------------------------------------------
+
+describe('a JavaScript task that exhausts its heap', () => {
+  // The pool thread is a worker_threads Worker of this process; Node ends a Worker whose heap
+  // is exhausted (ERR_WORKER_OUT_OF_MEMORY) instead of the process. --max-old-space-size (here
+  // 64 MB, for every isolate of the child) makes that quick.
+  const HOG = `() => { const hog = []; for (;;) hog.push(new Array(1e5).fill(Math.random())); }`;
+
+  it("fails its Future with ERR_TASK_ABORTED, the process survives, and later work runs on a new pool thread", async () => {
+    const r = await child(
+      `
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmoom' });
+      const host = evloop.hostLoop();
+      const out = {};
+      process.on('warning', (w) => { out.warning = String(w.message).includes('ERR_WORKER_OUT_OF_MEMORY') || String(w.message); });
+      (async () => {
+        out.before = await host.runInExecutor(ex, (x) => x + 1, 1);
+        try { await host.runInExecutor(ex, ${HOG}); out.hog = 'resolved'; }
+        catch (e) { out.hog = [e.name, e.code, /terminated/.test(e.message)]; }
+        out.after = await host.runInExecutor(ex, (x) => x + 1, 2);
+        out.native = (await host.runInExecutor(ex, evloop.tasks.digest, 'sha1', 'x')).length;
+        await ex.shutdown();
+        const s = ex.stats();
+        out.stats = { completed: s.completed, failed: s.failed, accounted: s.completed + s.failed + s.cancelled };
+        console.log(JSON.stringify(out));
+      })();
+    `,
+      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+    );
+    expectClean(r);
+    expect(r.out).toEqual({
+      before: 2,
+      hog: ['EvloopError', 'ERR_TASK_ABORTED', true],
+      after: 3,
+      native: 20,
+      warning: true,
+      stats: { completed: 3, failed: 1, accounted: 4 },
+    });
+  });
+
+  it('on a private loop too: the blocked run gets the failure, not a hang', async () => {
+    const r = await child(
+      `
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmoom2' });
+      const loop = evloop.newEventLoop();
+      const out = {};
+      process.on('warning', () => {});
+      const hog = loop.runInExecutor(ex, ${HOG});
+      const ok = loop.runInExecutor(ex, (x) => x * 2, 21); // on the other pool thread
+      out.results = loop.runUntilComplete(evloop.gather([hog, ok], { returnExceptions: true })).map((v) => (v instanceof Error ? v.code : v));
+      out.again = loop.runUntilComplete(loop.runInExecutor(ex, (x) => x, 'again'));
+      loop.close();
+      ex.shutdown({ wait: false });
+      console.log(JSON.stringify(out));
+    `,
+      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+    );
+    expectClean(r);
+    expect(r.out).toEqual({ results: ['ERR_TASK_ABORTED', 42], again: 'again' });
+  });
+
+  // BUG (reported, issue 7): when the only JavaScript pool thread dies, JavaScript work queued
+  // behind the task that killed it fails with ERR_TASK_ABORTED although it never started:
+  // Pool::Impl::detach_runner_locked -> fail_stranded_js_locked (native/core/pool.cc) fails
+  // queued JS work when no runner is attached or starting, and nothing starts a replacement.
+  // It should run on a new pool thread. `it.fails` until fixed: then remove `.fails`.
+  it.fails('work queued behind the task that exhausted the heap runs on the replacement thread', async () => {
+    const r = await child(
+      `
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmoom3' });
+      const host = evloop.hostLoop();
+      process.on('warning', () => {});
+      (async () => {
+        await host.runInExecutor(ex, (x) => x, 0); // the pool thread exists
+        const hog = host.runInExecutor(ex, ${HOG});
+        const queued = host.runInExecutor(ex, (x) => x * 3, 5);
+        const out = {};
+        out.hog = await hog.then(() => 'resolved', (e) => e.code);
+        out.queued = await queued.then((v) => v, (e) => e.code);
+        await ex.shutdown();
+        console.log(JSON.stringify(out));
+      })();
+    `,
+      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+    );
+    expectClean(r);
+    expect(r.out).toEqual({ hog: 'ERR_TASK_ABORTED', queued: 15 });
+  });
+});
+
+// ---- workers terminated, process.exit() ---------------------------------------------------------------
+
+describe('a worker terminated while its pool tasks run', () => {
+  it("on a shared pool: terminate() is prompt, the pool goes on for the others, and every task is accounted for", async () => {
+    const r = await child(`
+      const { Worker } = require('node:worker_threads');
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 3, name: 'fmterm' });
+      const host = evloop.hostLoop();
+      const out = {};
+      const source = \`
+        const { workerData, parentPort } = require('node:worker_threads');
+        const evloop = require(${JSON.stringify(entry)});
+        const ex = evloop.ThreadPoolExecutor.fromShared(workerData.pool);
+        const loop = evloop.newEventLoop();
+        const futures = [
+          // Says when it runs (a file), then keeps its pool thread busy.
+          loop.runInExecutor(ex, (marker) => {
+            require('node:fs').writeFileSync(marker, 'started');
+            const end = Date.now() + 1500;
+            while (Date.now() < end) {}
+            return 'spun';
+          }, workerData.marker),
+          loop.runInExecutor(ex, evloop.tasks.sleep, 800),
+        ];
+        for (let i = 0; i < 20; i++) futures.push(loop.runInExecutor(ex, evloop.tasks.sleep, 1)); // queued native
+        loop.callSoon(() => parentPort.postMessage('ready'));
+        loop.runUntilComplete(evloop.gather(futures));
+        parentPort.postMessage('not reached');
+      \`;
+      const marker = require('node:path').join(require('node:os').tmpdir(), 'evloop-fm-' + process.pid);
+      (async () => {
+        out.warm = await host.runInExecutor(ex, (x) => x, 'warm');
+        const worker = new Worker(source, { eval: true, workerData: { pool: ex.share(), marker } });
+        const exited = new Promise((resolve) => worker.on('exit', resolve));
+        worker.on('message', async (m) => {
+          if (m !== 'ready') { out.unexpected = m; return; }
+          // Terminated while its JavaScript task runs (on a pool thread of its own, which dies
+          // with it), its native task runs and the rest waits in the queue.
+          const t0 = Date.now();
+          while (!require('node:fs').existsSync(marker) && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 5));
+          require('node:fs').rmSync(marker, { force: true });
+          const t = Date.now();
+          out.exitCode = await worker.terminate();
+          out.terminateMs = Date.now() - t;
+          await exited;
+          // The pool goes on: the worker's work finishes (its results are dropped), ours runs.
+          out.mine = await host.runInExecutor(ex, (x) => x + 1, 41);
+          out.native = (await host.runInExecutor(ex, evloop.tasks.digest, 'md5', 'x')).length;
+          await ex.shutdown();
+          const s = ex.stats();
+          out.accounted = s.completed + s.failed + s.cancelled;
+          out.failed = s.failed; // the JavaScript task whose pool thread died with the worker
+          out.inFlight = s.queued + s.running;
+          console.log(JSON.stringify(out));
+        });
+      })();
+    `);
+    expectClean(r);
+    expect(r.out).toEqual({ warm: 'warm', exitCode: 1, terminateMs: expect.any(Number), mine: 42, native: 16, accounted: 25, failed: 1, inFlight: 0 });
+    expect(r.out.terminateMs).toBeLessThan(5000);
+  });
+
+  // BUG (reported, issue 7): JavaScript work runs only on pool threads of the thread that
+  // submitted it (its group), which are Workers of that thread (lib/executor.ts _startRunner).
+  // When that thread ends before the pool thread it asked for has attached, the group's start
+  // stays pending for ever (Group::starting in native/core/pool.cc; runnerFailed() is only called
+  // when new Worker() throws, not when the Worker dies before attaching), so its queued work is
+  // neither run nor failed: queued + running never reaches 0 and shutdown() never resolves, for
+  // every thread sharing the pool. `it.fails` until fixed: then remove `.fails`.
+  it.fails('a worker that ends right after submitting JavaScript work to a shared pool does not keep its shutdown from resolving', async () => {
+    const r = await child(
+      `
+      const { Worker } = require('node:worker_threads');
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmstrand' });
+      const source = \`
+        const { workerData, parentPort } = require('node:worker_threads');
+        const evloop = require(${JSON.stringify(entry)});
+        const ex = evloop.ThreadPoolExecutor.fromShared(workerData.pool);
+        const loop = evloop.newEventLoop();
+        const f = [1, 2, 3].map((i) => loop.runInExecutor(ex, (x) => x, i));
+        process.exit(0); // at once: the pool thread it asked for never gets to attach
+      \`;
+      const worker = new Worker(source, { eval: true, workerData: { pool: ex.share() } });
+      worker.on('exit', async () => {
+        const host = evloop.hostLoop();
+        const out = {};
+        out.mine = await host.runInExecutor(ex, (x) => x * 2, 21).then((v) => v, (e) => e.code);
+        await ex.shutdown();
+        out.inFlight = ex.stats().queued + ex.stats().running;
+        console.log(JSON.stringify(out));
+      });
+    `,
+      { timeoutMs: 15_000 },
+    );
+    expectClean(r);
+    expect(r.out).toEqual({ mine: 42, inFlight: 0 });
+  });
+
+  it("with its own executor whose JavaScript and native tasks run: terminate() is prompt and the process exits", async () => {
+    const r = await child(`
+      const { Worker } = require('node:worker_threads');
+      const source = \`
+        const { parentPort } = require('node:worker_threads');
+        const evloop = require(${JSON.stringify(entry)});
+        const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmown' });
+        const loop = evloop.newEventLoop();
+        const f = [loop.runInExecutor(ex, () => { for (;;) {} }), loop.runInExecutor(ex, evloop.tasks.sleep, 600000)];
+        for (let i = 0; i < 20; i++) f.push(loop.runInExecutor(ex, (x) => x, i));
+        loop.callLater(200, () => parentPort.postMessage('ready'));
+        loop.runUntilComplete(evloop.gather(f));
+      \`;
+      const worker = new Worker(source, { eval: true });
+      worker.on('message', async () => {
+        const t = Date.now();
+        const code = await worker.terminate();
+        console.log(JSON.stringify({ code, terminateMs: Date.now() - t }));
+      });
+    `);
+    expectClean(r);
+    expect(r.out.code).toBe(1);
+    expect(r.out.terminateMs).toBeLessThan(5000);
+  });
+});
+
+describe('process.exit() with work queued and running', () => {
+  const SETUP = `
+    const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 3, name: 'fmexit' });
+    const loop = evloop.newEventLoop();
+    const f = [
+      loop.runInExecutor(ex, () => { for (;;) {} }),                 // a JS pool thread that never returns
+      loop.runInExecutor(ex, evloop.tasks.sleep, 600000),           // a native one, ten minutes
+      loop.runInExecutor(ex, () => new Promise(() => {})),          // a promise that never settles
+    ];
+    for (let i = 0; i < 50; i++) f.push(loop.runInExecutor(ex, i % 2 ? evloop.tasks.sleep : (x) => x, i % 2 ? 1000 : i));
+    process.on('exit', (code) => console.log('exit handler ' + code));
+  `;
+
+  it('from a callback of a private loop blocking the main thread', async () => {
+    const r = await child(`
+      ${SETUP}
+      loop.callLater(300, () => { console.log('exiting ' + JSON.stringify(ex.stats().running)); process.exit(3); });
+      loop.runUntilComplete(evloop.gather(f));
+    `);
+    expectClean(r, 3);
+    expect(r.lines).toEqual(['exiting 3', 'exit handler 3']);
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it('from the host loop (Node is idle but for the pool)', async () => {
+    const r = await child(`
+      ${SETUP}
+      loop.close(); // the private loop's futures are dropped; the pool keeps running them
+      setTimeout(() => { console.log('exiting'); process.exit(4); }, 300);
+    `);
+    expectClean(r, 4);
+    expect(r.lines).toEqual(['exiting', 'exit handler 4']);
+  });
+
+  it('with no exit call: the process ends by itself although pool threads are busy forever', async () => {
+    const r = await child(`
+      ${SETUP}
+      loop.callLater(300, () => loop.stop());
+      loop.runForever();
+      loop.close();
+      console.log('done');
+    `);
+    expectClean(r, 0);
+    expect(r.lines).toEqual(['done', 'exit handler 0']);
+  });
+});
+
+// ---- a loop collected without close() ------------------------------------------------------------------
+
+describe('a loop garbage-collected without close()', () => {
+  it('with timers, readers, writers, signal handlers, posts and pool work in flight: no crash, pool accounted, descriptors back', async () => {
+    const r = await child(
+      `
+      const fs = require('node:fs');
+      const path = require('node:path');
+      const { pipeFd } = require(${JSON.stringify(`${root}/test/fixtures/safety-probe.cjs`)});
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      // idleTimeout: see the shutdown test below (a JS pool thread may stay until it passes).
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmgc', idleTimeout: 100 });
+      const fd = pipeFd();
+      const out = {};
+      // Once the loops that watched it are gone, SIGUSR2 goes to Node: keep it from ending us.
+      process.on('SIGUSR2', () => { out.nodeHeard = true; });
+      // Warm-up (a private loop, the host loop that shutdown() waits on), then the baseline.
+      { const l = evloop.newEventLoop(); l.close(); evloop.hostLoop(); }
+      const base = fds();
+      const refs = [];
+      (function make() { // a plain function: nothing of it stays on a suspended frame
+        for (let i = 0; i < 20; i++) {
+          const loop = evloop.newEventLoop();
+          loop.callLater(100, () => {});
+          loop.callLater(600000, () => {});
+          loop.addReader(fd, () => {});
+          loop.addWriter(fd, () => {});
+          loop.addSignalHandler('SIGUSR2', () => {});
+          loop.onMessage(() => {});
+          refs.push(loop.share());
+          loop.runInExecutor(ex, evloop.tasks.sleep, 100);
+          loop.runInExecutor(ex, (x) => { const end = Date.now() + 20; while (Date.now() < end) {} return x; }, i);
+          loop.runInExecutor(ex, evloop.tasks.sleep, 1).cancel();
+        }
+      })();
+      out.held = fds() - base >= 20;
+      (async () => {
+        for (let i = 0; i < 10; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+        // Everything the dead loops were armed for happens now.
+        fs.writeSync(fd, 'x');
+        process.kill(process.pid, 'SIGUSR2');
+        out.posts = refs.map((ref) => { try { evloop.post(ref, 'late'); return 'ok'; } catch (e) { return e.code; } }).filter((c) => c !== 'ERR_LOOP_CLOSED' && c !== 'ok');
+        await ex.shutdown();
+        const s = ex.stats();
+        out.accounted = s.completed + s.failed + s.cancelled;
+        for (let i = 0; i < 250 && fds() > base; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+        out.left = fds() - base;
+        console.log(JSON.stringify(out));
+      })();
+    `,
+      { args: ['--expose-gc'] },
+    );
+    expectClean(r);
+    expect(r.out).toEqual({ held: true, posts: [], accounted: 60, left: 0, nodeHeard: true });
+  });
+});
+
+// ---- resize and shutdown races --------------------------------------------------------------------------
+
+describe('the pool resized down while busy', () => {
+  it('running work finishes, then at most the new maxWorkers run at once; every task completes; extra threads leave', async () => {
+    const r = await child(`
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 4, name: 'fmresize', idleTimeout: 50 });
+      const loop = evloop.newEventLoop();
+      const futures = [];
+      for (let i = 0; i < 4; i++) futures.push(loop.runInExecutor(ex, evloop.tasks.sleep, 300));
+      for (let i = 0; i < 4; i++) futures.push(loop.runInExecutor(ex, (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} return ms; }, 50));
+      for (let i = 0; i < 8; i++) futures.push(loop.runInExecutor(ex, evloop.tasks.sleep, 30));
+      const out = { peakAfter: 0 };
+      let resized = false;
+      let doneAtResize = 0;
+      const sample = () => {
+        if (!sampling) return;
+        const s = ex.stats();
+        if (!resized && s.running === 4) {
+          ex.resize(1);
+          resized = true;
+          out.runningAtResize = s.running;
+          doneAtResize = s.completed;
+        } else if (resized && s.completed >= doneAtResize + 4) {
+          // Once the four that ran at the resize are done, never more than one at a time.
+          out.peakAfter = Math.max(out.peakAfter, s.running);
+        }
+        if (sampling) loop.callLater(2, sample);
+      };
+      let sampling = true;
+      loop.callSoon(sample);
+      const results = loop.runUntilComplete(evloop.gather(futures));
+      sampling = false;
+      out.count = results.length;
+      out.stats = (({ maxWorkers, completed, failed }) => ({ maxWorkers, completed, failed }))(ex.stats());
+      // And back up: three at once again.
+      ex.resize(3);
+      const again = [1, 2, 3].map(() => loop.runInExecutor(ex, evloop.tasks.sleep, 100));
+      let peak = 0;
+      const watch = () => { peak = Math.max(peak, ex.stats().running); loop.callLater(5, watch); };
+      loop.callSoon(watch);
+      loop.runUntilComplete(evloop.gather(again));
+      out.peakUp = peak;
+      loop.close();
+      ex.shutdown().then(() => console.log(JSON.stringify(out)));
+    `);
+    expectClean(r);
+    expect(r.out).toEqual({
+      runningAtResize: 4,
+      peakAfter: 1,
+      count: 16,
+      stats: { maxWorkers: 1, completed: 16, failed: 0 },
+      peakUp: 3,
+    });
+  });
+});
+
+describe('shutdown while JavaScript work waits for a slot', () => {
+  // BUG (reported, issue 7): Pool::shutdown (native/core/pool.cc) wakes the idle JS pool threads
+  // only of groups with no queued JS work; when that work is later taken by one of them, the
+  // others are never woken, so they stay (a thread and its descriptors) until idleTimeout
+  // (default 60 s) although the pool is shut down and shutdown() has resolved.
+  // `it.fails` until fixed: then remove `.fails`.
+  it.fails('every JavaScript pool thread leaves once the work is done', async () => {
+    const r = await child(`
+      const fs = require('node:fs');
+      const names = () => fs.readdirSync('/proc/self/task').map((t) => { try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fmslot'));
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmslot' });
+      const host = evloop.hostLoop();
+      const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} return ms; };
+      (async () => {
+        await Promise.all([host.runInExecutor(ex, spin, 100), host.runInExecutor(ex, spin, 100)]); // two JS pool threads, idle now
+        const natives = [host.runInExecutor(ex, evloop.tasks.sleep, 300), host.runInExecutor(ex, evloop.tasks.sleep, 300)]; // both slots
+        const queued = host.runInExecutor(ex, spin, 10); // waits for a slot
+        await ex.shutdown();
+        await Promise.all([...natives, queued]);
+        for (let i = 0; i < 30 && names().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+        console.log(JSON.stringify({ left: names(), threads: ex.stats().threads }));
+      })();
+    `);
+    expectClean(r);
+    expect(r.out).toEqual({ left: [], threads: 0 });
+  });
+});
+
+describe('shutdown racing submits from several threads', () => {
+  const RACE = (cancelFutures: boolean) => `
+    const { Worker } = require('node:worker_threads');
+    const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 4, name: 'fmrace' });
+    const source = \`
+      const { workerData, parentPort } = require('node:worker_threads');
+      const evloop = require(${JSON.stringify(entry)});
+      const ex = evloop.ThreadPoolExecutor.fromShared(workerData.pool);
+      const loop = evloop.newEventLoop();
+      const futures = [];
+      const other = [];
+      let refused = 0;
+      parentPort.postMessage('started');
+      for (let i = 0; ; i++) {
+        try {
+          futures.push(loop.runInExecutor(ex, i % 3 === 0 ? (x) => x : evloop.tasks.sleep, i % 3 === 0 ? i : 0));
+        } catch (e) {
+          if (e.code === 'ERR_EXECUTOR_SHUTDOWN') { refused++; if (refused === 3) break; } else { other.push(e.code); break; }
+        }
+        if (i % 50 === 0) { loop.stop(); loop.runForever(); } // a turn now and then: results come in
+      }
+      const outcomes = loop.runUntilComplete(evloop.gather(futures, { returnExceptions: true }));
+      const kinds = {};
+      for (const o of outcomes) { const k = o instanceof Error ? o.code : 'ok'; kinds[k] = (kinds[k] || 0) + 1; }
+      loop.close();
+      parentPort.postMessage({ accepted: futures.length, kinds, other });
+    \`;
+    const reports = [];
+    let started = 0;
+    const workers = Array.from({ length: 4 }, () => {
+      const w = new Worker(source, { eval: true, workerData: { pool: ex.share() } });
+      w.on('message', (m) => {
+        if (m === 'started') { if (++started === 4) setTimeout(() => ex.shutdown({ cancelFutures: ${cancelFutures}, wait: false }), 30); }
+        else reports.push(m);
+      });
+      return new Promise((resolve) => w.on('exit', resolve));
+    });
+    Promise.all(workers).then(async () => {
+      const s = ex.stats();
+      const accepted = reports.reduce((n, r) => n + r.accepted, 0);
+      const kinds = {};
+      for (const r of reports) for (const [k, v] of Object.entries(r.kinds)) kinds[k] = (kinds[k] || 0) + v;
+      console.log(JSON.stringify({
+        reports: reports.length,
+        other: reports.flatMap((r) => r.other),
+        acceptedSome: accepted > 0,
+        everyFutureSettled: Object.values(kinds).reduce((a, b) => a + b, 0) === accepted,
+        kinds: Object.keys(kinds).sort(),
+        accounted: s.completed + s.failed + s.cancelled === accepted,
+        inFlight: s.queued + s.running,
+        cancelledMatches: (kinds.ERR_CANCELLED || 0) === s.cancelled,
+      }));
+    });
+  `;
+
+  it.each([false, true])('cancelFutures %s: every submit is either refused or settles; the pool accounts for each', async (cancelFutures) => {
+    const r = await child(RACE(cancelFutures), { timeoutMs: 60_000 });
+    expectClean(r);
+    expect(r.out).toMatchObject({
+      reports: 4,
+      other: [],
+      acceptedSome: true,
+      everyFutureSettled: true,
+      accounted: true,
+      inFlight: 0,
+      cancelledMatches: true,
+    });
+    // Without cancelFutures everything accepted runs; with it, some may be cancelled.
+    if (!cancelFutures) expect(r.out.kinds).toEqual(['ok']);
+    else expect(r.out.kinds.every((k: string) => k === 'ok' || k === 'ERR_CANCELLED')).toBe(true);
+  });
+});
+
+// ---- a native task fails ----------------------------------------------------------------------------------
+
+describe('a native task that fails', () => {
+  it('fails its Future with the system error; the pool thread goes on', async () => {
+    const host = hostLoop();
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1, name: 'fmnat' });
+    try {
+      const missing: any = await host.runInExecutor(ex, tasks.readFile, '/nonexistent/evloop/fault').then(() => null, (e) => e);
+      expect(missing.code).toBe('ENOENT');
+      const bad: any = await host.runInExecutor(ex, tasks.gunzip, Buffer.from('not gzip at all')).then(() => null, (e) => e);
+      expect(bad).toBeInstanceOf(Error);
+      expect((await host.runInExecutor(ex, tasks.digest, 'sha256', 'x') as Buffer).length).toBe(32);
+      expect(ex.stats()).toMatchObject({ failed: 2, completed: 1 });
+    } finally {
+      await ex.shutdown();
+    }
+  });
+});

@@ -4,6 +4,7 @@
 //   node bench/soak.js            (npm run soak)   the full run, several minutes
 //   node bench/soak.js --short    about 100 times smaller, under a minute (CI)
 //   node bench/soak.js --phases=pool,posts   only those phases
+//   node bench/soak.js --yield    Node's own loop turns between chunks (see YIELD below)
 //
 // Phases, each in chunks, with a sample after each tenth (after a full garbage collection):
 //   callSoon   10,000,000 callbacks (90% on a private loop, queued and chained; 10% on the host loop)
@@ -29,6 +30,10 @@ const entry = path.resolve(__dirname, '..');
 const evloop = require(entry);
 
 const SHORT = process.argv.includes('--short');
+// --yield: let Node's own loop turn between chunks (await setImmediate), as an application that
+// alternates private-loop runs with Node's loop would. Without it every phase blocks the thread in
+// private loops from start to end, as an asyncio-style application that lives in runForever does.
+const YIELD = process.argv.includes('--yield');
 const SCALE = SHORT ? 0.01 : 1;
 const N = {
   callSoon: Math.round(10_000_000 * SCALE),
@@ -103,6 +108,11 @@ function expectEqual(phase, what, actual, expected) {
   if (actual !== expected) fail(`${phase}: ${what} is ${actual}, expected ${expected}`);
 }
 
+/** With --yield, one turn of Node's own loop (its deferred frees and immediates run). */
+async function turnNode() {
+  if (YIELD) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Runs `loop` until `done()` holds (checked every few ms), bounded. */
 function runUntil(loop, done, what, boundMs = 120_000) {
   const deadline = Date.now() + boundMs;
@@ -158,7 +168,7 @@ async function phaseCallSoon() {
   expectEqual('callSoon', 'callbacks run on the host loop', ranHost, hostTotal);
 }
 
-function phaseTimers() {
+async function phaseTimers() {
   const total = N.timers;
   const chunk = Math.ceil(total / STEPS);
   const loop = evloop.newEventLoop();
@@ -184,6 +194,7 @@ function phaseTimers() {
     }
     loop.runUntilComplete(evloop.sleep(6));
     runUntil(loop, () => fired - firedBefore >= expected, 'timers');
+    await turnNode();
     sample('timers', step, fired + cancelled);
   }
   evloop.setEventLoop(null);
@@ -220,6 +231,7 @@ async function phasePool() {
         futures.push(f);
       }
       loop.runUntilComplete(evloop.gather(futures, { returnExceptions: true }));
+      await turnNode();
       for (const f of futures) {
         if (f.cancelled()) cancelledFutures++;
         else if (f.exception() !== null) other++;
@@ -272,11 +284,11 @@ async function phasePosts() {
   const source = `
     const { workerData } = require('node:worker_threads');
     const evloop = require(${JSON.stringify(entry)});
-    const { hub, w, perRound } = workerData;
+    const { hub, w, perRound, yieldBetween } = workerData;
     const loop = evloop.newEventLoop();
     let seq = 0;
     loop.onMessage((m) => {
-      if (m === 'stop') { loop.stop(); return; }
+      if (m === 'stop') { stopping = true; loop.stop(); return; }
       // One round: perRound posts, single values and small batches mixed.
       let left = perRound;
       while (left > 0) {
@@ -287,15 +299,21 @@ async function phasePosts() {
         evloop.post(hub, { w, seqs });
         left -= n;
       }
+      if (yieldBetween) loop.stop(); // back to Node's loop between rounds
     });
+    let stopping = false;
     evloop.post(hub, { w, ref: loop.share() });
-    loop.runForever(); // shared: it waits for posts until 'stop'
-    loop.close();
-    evloop.post(hub, { w, exit: true });
+    const run = () => {
+      loop.runForever(); // shared: it waits for posts until 'stop'
+      if (!stopping) return setImmediate(run);
+      loop.close();
+      evloop.post(hub, { w, exit: true });
+    };
+    run();
   `;
   const workers = [];
   for (let w = 0; w < WORKERS; w++) {
-    workers.push(new Worker(source, { eval: true, workerData: { hub: hub.share(), w, perRound: perWorkerRound } }));
+    workers.push(new Worker(source, { eval: true, workerData: { hub: hub.share(), w, perRound: perWorkerRound, yieldBetween: YIELD } }));
   }
   const ended = workers.map((worker) => new Promise((resolve) => worker.on('exit', resolve)));
   runUntil(hub, () => refs.filter(Boolean).length === WORKERS, 'worker start');
@@ -304,6 +322,7 @@ async function phasePosts() {
     for (let w = 0; w < WORKERS; w++) evloop.post(refs[w], step);
     expected += perWorkerRound * WORKERS;
     runUntil(hub, () => received >= expected, 'posts');
+    await turnNode();
     sample('posts', step, received);
   }
   for (let w = 0; w < WORKERS; w++) evloop.post(refs[w], 'stop');
@@ -383,7 +402,7 @@ async function phaseLoops() {
 // ---- main -------------------------------------------------------------------------------------------------
 
 async function main() {
-  console.log(`evloop soak${SHORT ? ' (short)' : ''}: ${Object.entries(N).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
+  console.log(`evloop soak${SHORT ? ' (short)' : ''}${YIELD ? ' (yielding to Node between chunks)' : ''}: ${Object.entries(N).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
   // Warm-up: what the first use creates once per process (the addon, the host loop, a worker,
   // libuv's pool for fs.promises), then the baseline.
   await fs.promises.readFile(__filename);

@@ -98,7 +98,10 @@ void Loop::wait(double timeout_ms, Batch& out) {
     if (timeout_ms > 0) {
       uv_update_time(loop_);
       // Rounded up: a timer must never fire early.
-      uv_timer_start(timer_, [](uv_timer_t*) {}, static_cast<uint64_t>(std::ceil(timeout_ms)), 0);
+      // uv_stop makes the poll non-blocking even when the timer runs before it: libuv before
+      // 1.45 (Node 18) runs due timers first in UV_RUN_ONCE, and a timer that fell due between
+      // here and uv_run would otherwise leave the poll with no timeout.
+      uv_timer_start(timer_, [](uv_timer_t* t) { uv_stop(t->loop); }, static_cast<uint64_t>(std::ceil(timeout_ms)), 0);
     }
     uv_run(loop_, UV_RUN_ONCE);
     uv_timer_stop(timer_);

@@ -4,10 +4,13 @@
 // a CHECK instead of hanging the test run.
 #include "loop.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -29,6 +32,38 @@
 
 using namespace evloop;
 using Clock = std::chrono::steady_clock;
+
+// ---- a clock that can be made to jump (for the last test) ---------------------------------------
+// libuv reads the time through clock_gettime; this definition takes its place (the executable's
+// symbols come first) and, while g_clock_step_ns is set, moves the monotonic clocks on by that
+// much at every reading. The offset stays once applied: the clock never goes back.
+namespace {
+std::atomic<long long> g_clock_step_ns{0};
+std::atomic<long long> g_clock_offset_ns{0};
+
+// The real monotonic time, whatever the interposer does (a raw system call).
+double real_now_ms() {
+  timespec ts{};
+  syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+}  // namespace
+
+extern "C" int clock_gettime(clockid_t clock, timespec* ts) {
+  using Real = int (*)(clockid_t, timespec*);
+  static Real real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "clock_gettime"));
+  int result = real != nullptr ? real(clock, ts) : static_cast<int>(syscall(SYS_clock_gettime, clock, ts));
+  if (result != 0) return result;
+  if (clock != CLOCK_MONOTONIC && clock != CLOCK_MONOTONIC_COARSE && clock != CLOCK_MONOTONIC_RAW) return result;
+  long long step = g_clock_step_ns.load();
+  long long offset = step != 0 ? g_clock_offset_ns.fetch_add(step) + step : g_clock_offset_ns.load();
+  if (offset != 0) {
+    long long ns = ts->tv_nsec + offset % 1000000000LL;
+    ts->tv_sec += static_cast<time_t>(offset / 1000000000LL + ns / 1000000000LL);
+    ts->tv_nsec = static_cast<long>(ns % 1000000000LL);
+  }
+  return result;
+}
 
 namespace {
 
@@ -747,6 +782,43 @@ TEST(the_backend_descriptor_is_readable_when_a_wait_would_not_block) {
   loop.wait(0, batch);
   CHECK_EQ(batch.items.size(), 1u);
   CHECK(!readable(30));
+}
+
+// ---- The wait's timeout when its timer falls due before the poll ------------------------------------
+
+// libuv before 1.45 runs due timers before it polls in UV_RUN_ONCE. A wait's timer that falls due
+// between wait() arming it and uv_run() (the thread was preempted for a millisecond) then fires
+// there, and the poll that follows has no timer left to bound it: the wait blocks until something
+// else wakes the loop. (Measured with the system's libuv 1.44: 2 waits of 16,000 stuck under CPU
+// contention.) A clock that jumps 5 ms at every reading makes the window certain; a watchdog wakes
+// a stuck wait after 200 ms so that the test reports instead of hanging.
+TEST(a_wait_returns_when_its_timer_falls_due_before_the_poll) {
+  Loop loop;
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    while (!done.load()) {
+      double until = real_now_ms() + 200;
+      while (!done.load() && real_now_ms() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (!done.load()) loop.wake();
+    }
+  });
+  int stuck = 0;
+  double worst = 0;
+  g_clock_step_ns = 5'000'000;
+  for (int i = 0; i < 20; i++) {
+    Batch batch;
+    double start = real_now_ms();
+    loop.wait(1, batch);
+    double took = real_now_ms() - start;
+    worst = std::max(worst, took);
+    if (took > 100) stuck++;
+  }
+  g_clock_step_ns = 0;
+  done = true;
+  watchdog.join();
+  std::fprintf(stderr, "  waits stuck past their timeout: %d of 20 (longest %.1f ms), libuv %s\n", stuck, worst,
+               uv_version_string());
+  CHECK_EQ(stuck, 0);
 }
 
 TEST_MAIN()

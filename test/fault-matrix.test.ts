@@ -187,7 +187,7 @@ describe('a JavaScript task that fails', () => {
         console.log(JSON.stringify([never.cancel(), spin.cancel()]));
       }, 300);
     `,
-      { timeoutMs: 8000 },
+      { timeoutMs: 4000 },
     );
     expectClean(r);
     expect(r.out).toEqual([true, true]);
@@ -394,7 +394,7 @@ describe('a worker terminated while its pool tasks run', () => {
         console.log(JSON.stringify(out));
       });
     `,
-      { timeoutMs: 15_000 },
+      { timeoutMs: 6000 },
     );
     expectClean(r);
     expect(r.out).toEqual({ mine: 42, inFlight: 0 });
@@ -533,7 +533,7 @@ describe('a loop garbage-collected without close()', () => {
 // ---- resize and shutdown races --------------------------------------------------------------------------
 
 describe('the pool resized down while busy', () => {
-  it('running work finishes, then at most the new maxWorkers run at once; every task completes; extra threads leave', async () => {
+  it('running work finishes, then at most the new maxWorkers run at once; every task completes; growing again works', async () => {
     const r = await child(`
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 4, name: 'fmresize', idleTimeout: 50 });
       const loop = evloop.newEventLoop();

@@ -16,6 +16,7 @@ import {
 import { Future, isThenable } from './futures';
 import { CANCELLED, Handle, QUEUED, TimerHandle, sourceStackOf, type Callback } from './handles';
 import { ReadyQueue } from './ready-queue';
+import { TimerHeap } from './timer-heap';
 import { READABLE, Tag, WRITABLE, addon, type NativeLoop } from './native';
 import { thread } from './running';
 import { Task, isCoroutine, needsMicrotasks, type TaskSource } from './tasks';
@@ -112,7 +113,7 @@ export class EventLoop {
   slowCallbackDuration = 100;
 
   /** @internal */ _ready = new ReadyQueue();
-  /** @internal binary heap on (when, seq) */ _timers: TimerHandle[] = [];
+  /** @internal */ _timers = new TimerHeap();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _timerCancelledCount = 0;
   /** @internal */ _debug: boolean;
@@ -205,7 +206,7 @@ export class EventLoop {
     if (this._closed) return;
     this._closed = true;
     this._ready = new ReadyQueue();
-    this._timers = [];
+    this._timers = new TimerHeap();
     this._timerCancelledCount = 0;
     this._readers.clear();
     this._writers.clear();
@@ -429,8 +430,8 @@ export class EventLoop {
   /** @internal */
   _callAt(when: number, callback: Callback, args: unknown[]): TimerHandle {
     const timer = new TimerHandle(when, this._timerSeq++, callback, args.length > 0 ? args : undefined, this);
-    heapPush(this._timers, timer);
-    if (this._timers[0] === timer) this._timersChanged();
+    this._timers.push(timer);
+    if (this._timers.peek() === timer) this._timersChanged();
     return timer;
   }
 
@@ -439,12 +440,10 @@ export class EventLoop {
     this._timerCancelledCount++;
     const timers = this._timers;
     if (this._timerCancelledCount > MIN_CANCELLED_TO_COMPACT && this._timerCancelledCount * 2 > timers.length) {
-      const live = timers.filter((t) => {
+      timers.retain((t) => {
         if (t._flags & CANCELLED) t._scheduled = false;
         return !(t._flags & CANCELLED);
       });
-      heapify(live);
-      this._timers = live;
       this._timerCancelledCount = 0;
     }
     this._timersChanged();
@@ -459,14 +458,14 @@ export class EventLoop {
   _timeout(): number {
     if (!this._ready.isEmpty() || this._stopping) return 0;
     const timers = this._timers;
-    while (timers.length > 0 && timers[0]._flags & CANCELLED) this._dropTimer();
+    while (timers.length > 0 && timers.peek()!._flags & CANCELLED) this._dropTimer();
     if (timers.length === 0) return -1;
-    return Math.max(0, timers[0]._when - this.time());
+    return Math.max(0, timers.peek()!._when - this.time());
   }
 
   /** @internal */
   _dropTimer(): TimerHandle {
-    const timer = heapPop(this._timers)!;
+    const timer = this._timers.pop()!;
     timer._scheduled = false;
     if (timer._flags & CANCELLED) this._timerCancelledCount--;
     return timer;
@@ -477,7 +476,7 @@ export class EventLoop {
     const timers = this._timers;
     if (timers.length === 0) return;
     const now = this.time();
-    while (timers.length > 0 && timers[0]._when <= now) {
+    while (timers.length > 0 && timers.peek()!._when <= now) {
       const timer = this._dropTimer();
       if (!(timer._flags & CANCELLED)) this._ready.push(timer);
     }
@@ -746,49 +745,4 @@ export class EventLoop {
   _mask(fd: number): number {
     return (this._readers.has(fd) ? READABLE : 0) | (this._writers.has(fd) ? WRITABLE : 0);
   }
-}
-
-// ---- the timer heap: ordered by (when, seq) -------------------------------------------------
-
-function before(a: TimerHandle, b: TimerHandle): boolean {
-  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
-}
-
-function heapPush(heap: TimerHandle[], item: TimerHandle): void {
-  let i = heap.push(item) - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!before(item, heap[parent])) break;
-    heap[i] = heap[parent];
-    i = parent;
-  }
-  heap[i] = item;
-}
-
-function siftDown(heap: TimerHandle[], i: number): void {
-  const n = heap.length;
-  const item = heap[i];
-  for (;;) {
-    let child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && before(heap[child + 1], heap[child])) child++;
-    if (!before(heap[child], item)) break;
-    heap[i] = heap[child];
-    i = child;
-  }
-  heap[i] = item;
-}
-
-function heapPop(heap: TimerHandle[]): TimerHandle | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length > 0 && last !== undefined) {
-    heap[0] = last;
-    siftDown(heap, 0);
-  }
-  return top;
-}
-
-function heapify(heap: TimerHandle[]): void {
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
 }

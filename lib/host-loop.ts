@@ -57,13 +57,13 @@ export class HostLoop extends EventLoop {
   /** @internal */
   override _timersChanged(): void {
     const timers = this._timers;
-    while (timers.length > 0 && timers[0]._flags & CANCELLED) this._dropTimer();
+    while (timers.length > 0 && timers.peek()!._flags & CANCELLED) this._dropTimer();
     if (timers.length === 0) {
       if (this._nodeTimer !== null) clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
       return;
     }
-    const when = timers[0]._when;
+    const when = timers.peek()!._when;
     if (this._nodeTimer !== null) {
       if (this._nodeTimerAt === when) return;
       clearTimeout(this._nodeTimer);

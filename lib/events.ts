@@ -113,7 +113,8 @@ function isLoopRef(ref: unknown): ref is LoopRef {
     ref !== null &&
     typeof ref === 'object' &&
     (ref as LoopRef).evloop === 'loop' &&
-    typeof (ref as LoopRef).id === 'number'
+    Number.isSafeInteger((ref as LoopRef).id) &&
+    (ref as LoopRef).id > 0
   );
 }
 

@@ -97,10 +97,11 @@ export class PoolFuture<T> extends Future<T> {
   override cancel(message?: string): boolean {
     if (!super.cancel(message)) return false;
     const loop = this._loop;
-    if (!loop._closed && this._executor._native.cancel(loop._native, this._id)) {
-      loop._pending.delete(this._id);
-      loop._pendingChanged();
-    }
+    // Queued work leaves the queue; running work finishes and its result is dropped (the loop
+    // no longer waits for it, so it does not keep the host loop alive either).
+    if (!loop._closed) this._executor._native.cancel(loop._native, this._id);
+    loop._pending.delete(this._id);
+    loop._pendingChanged();
     return true;
   }
 
@@ -183,7 +184,7 @@ export class ThreadPoolExecutor implements Executor {
   }
 
   static fromShared(ref: SharedExecutor): ThreadPoolExecutor {
-    if (ref === null || typeof ref !== 'object' || ref.evloop !== 'executor' || typeof ref.id !== 'number') {
+    if (ref === null || typeof ref !== 'object' || ref.evloop !== 'executor' || !Number.isSafeInteger(ref.id) || ref.id <= 0) {
       throw invalidArgType('ref', 'a SharedExecutor (from executor.share())', ref);
     }
     const executor = Object.create(ThreadPoolExecutor.prototype) as ThreadPoolExecutor;

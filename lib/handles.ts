@@ -51,7 +51,12 @@ export class Handle {
 
   /** @internal a name for reports: the callback's name */
   _describe(): string {
-    const name = this._callback?.name || '<anonymous>';
+    let name: string;
+    try {
+      name = String(this._callback?.name || '<anonymous>');
+    } catch {
+      name = '<unreadable name>'; // a revoked Proxy, a throwing `name` getter: still reported
+    }
     return `${this.constructor.name}(${name}${this.cancelled() ? ', cancelled' : ''})`;
   }
 

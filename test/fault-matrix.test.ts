@@ -170,24 +170,23 @@ describe('a JavaScript task that fails', () => {
     expect(r.out.shutdownMs).toBeLessThan(1000);
   });
 
-  // BUG (reported, issue 7): on the host loop, cancel() of pool work that is already running
-  // leaves it in loop._pending (lib/executor.ts, PoolFuture.cancel: only work taken off the queue
-  // is removed), so the host loop stays referenced until a result comes that nothing waits for;
-  // a task that never settles then keeps the process alive for ever although every Future is
-  // done. `it.fails` until fixed: then remove `.fails`.
-  it.fails('never settles, submitted from the host loop: once its Future is cancelled the process can exit', async () => {
+  // On the host loop, cancel() of pool work that is already running stops the loop waiting for
+  // it: a task that never settles does not keep the process alive once every Future is done.
+  it('never settles, submitted from the host loop: once its Future is cancelled the process can exit', async () => {
     const r = await child(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmnever3' });
       const host = evloop.hostLoop();
       const never = host.runInExecutor(ex, () => new Promise(() => {}));
       const spin = host.runInExecutor(ex, () => { for (;;) {} });
-      setTimeout(async () => {
+      const poll = setInterval(async () => {
+        if (ex.stats().running < 2) return; // both running: cancel() cannot take them off the queue
+        clearInterval(poll);
         await ex.shutdown({ wait: false });
         console.log(JSON.stringify([never.cancel(), spin.cancel()]));
-      }, 300);
+      }, 10);
     `,
-      { timeoutMs: 4000 },
+      { timeoutMs: 8000 },
     );
     expectClean(r);
     expect(r.out).toEqual([true, true]);

@@ -636,12 +636,8 @@ describe('callables whose name cannot be read', () => {
     return fn;
   };
 
-  // BUG (reported, issue 7): when a callback throws, the report names it (Handle._describe reads
-  // callback.name, lib/handles.ts) inside the catch of EventLoop._runReady (lib/base-loop.ts); a
-  // callback whose name cannot be read (a revoked Proxy of a function, a throwing `name` getter)
-  // makes that throw escape: runForever/runUntilComplete throw it, and the callbacks after it in
-  // that turn are lost for ever; on the host loop it is an uncaught exception (the process dies).
-  // The error must go to the exception handler and the loop go on. `it.fails` until fixed.
+  // When a callback throws, its report names it: a callback whose name cannot be read (a revoked
+  // Proxy of a function, a throwing `name` getter) is still reported, and the loop goes on.
   property(
     'a callback that throws and whose name cannot be read is reported, and the callbacks after it still run',
     [fc.constantFrom('revoked proxy', 'throwing name getter'), fc.constantFrom('callSoon', 'callLater', 'done callback')],
@@ -669,6 +665,6 @@ describe('callables whose name cannot be read', () => {
       expect(reports.length).toBe(1);
       expect(after).toBe(1);
     },
-    { knownBug: true, runs: 20 },
+    { runs: 20 },
   );
 });

@@ -31,10 +31,11 @@ Napi::Value FailureToJs(Napi::Env env, const tasks::Failure& failure) {
 }
 
 Napi::Value BytesToJs(Napi::Env env, tasks::Bytes& bytes) {
-  // The vector's storage becomes the Buffer's: no copy of a large file or archive.
-  auto* owned = new tasks::Bytes(std::move(bytes));
-  return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(),
-                                    [](Napi::Env, uint8_t*, tasks::Bytes* b) { delete b; }, owned);
+  // Copied into a buffer V8's collector frees: an external buffer's finalizer runs only when
+  // Node's own loop turns, so results would pile up while a private loop blocks the thread.
+  Napi::Value value = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  tasks::Bytes().swap(bytes);
+  return value;
 }
 
 // Each task: arguments in, run() on a pool thread, result() on the loop's thread.

@@ -735,6 +735,14 @@ void JsRunner::finish(std::unique_ptr<Work> work) {
       current_ = nullptr;
       p.finished_locked(std::move(work), after);
       p.schedule_locked(after);
+      // Shut down and this group's queue drained: its idle runners have nothing left to wait for.
+      Pool::Impl::Group& group = p.groups[group_];
+      if (p.shut_down && group.queue.empty()) {
+        for (JsRunner* runner : group.idle) {
+          ++runner->waking_;
+          after.wakes.push_back(runner);
+        }
+      }
     } else {
       // Already counted (failed when its runner detached): only send it back.
       if (detached_) work->status = Work::Status::kFailed;

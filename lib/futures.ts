@@ -176,10 +176,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 }
 
-export function isFuture(value: unknown): value is Future<unknown> {
-  return value instanceof Future;
-}
-
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&

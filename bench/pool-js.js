@@ -4,44 +4,15 @@
 // in flight; evloop on a private loop and on the host loop. Each mode in a fresh process,
 // unpinned and pinned to CPU 0 (taskset -c 0).
 const path = require('node:path');
-const { row, median, quantile, emit, runNode, canPin, log } = require('./lib/common');
+const { row, median, quantile, emit, runNode, canPin, log, hrns, callbackLatency, callbackThroughput } = require('./lib/common');
 const { noop, hash } = require('./lib/pool-js-tasks');
 
 const TASKS_FILE = path.join(__dirname, 'lib', 'pool-js-tasks.js');
-const hrns = () => Number(process.hrtime.bigint());
 
 // `submit(fn, arg, done)` starts one task and calls done() when its result is back.
-function latency(submit, fn, n) {
-  return new Promise((resolve) => {
-    const lat = [];
-    let t = 0;
-    const done = () => {
-      lat.push(hrns() - t);
-      if (lat.length < n) next();
-      else resolve(lat);
-    };
-    const next = () => {
-      t = hrns();
-      submit(fn, lat.length, done);
-    };
-    next();
-  });
-}
-
-function throughput(submit, fn, total, inflight) {
-  return new Promise((resolve) => {
-    let submitted = 0;
-    let completed = 0;
-    const done = () => {
-      completed++;
-      if (submitted < total) one();
-      else if (completed === total) resolve(total / ((hrns() - t0) / 1e9));
-    };
-    const one = () => submit(fn, submitted++, done);
-    const t0 = hrns();
-    for (let k = 0; k < inflight && k < total; k++) one();
-  });
-}
+const latency = (submit, fn, n) => callbackLatency((done, i) => submit(fn, i, done), n);
+const throughput = (submit, fn, total, inflight) =>
+  callbackThroughput((done, i) => submit(fn, i, done), total, inflight);
 
 // The private loop runs blocking for the duration of one measurement: the same callback shape,
 // with the loop run from a macrotask until the measurement's promise settles.

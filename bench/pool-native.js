@@ -5,9 +5,8 @@
 // (UV_THREADPOOL_SIZE=2 in the measuring process). evloop is measured on a private loop and on
 // the host loop. Each mode runs in a fresh process, unpinned and pinned to CPU 0 (taskset -c 0).
 const crypto = require('node:crypto');
-const { row, median, quantile, emit, runNode, canPin, log } = require('./lib/common');
+const { row, median, quantile, emit, runNode, canPin, log, hrns, callbackLatency, callbackThroughput } = require('./lib/common');
 
-const hrns = () => Number(process.hrtime.bigint());
 
 // ---- evloop ------------------------------------------------------------------------------------
 
@@ -51,79 +50,21 @@ function evThroughputPrivate(ev, pool, total, inflight) {
   return total / s;
 }
 
+// On the host loop: the same callback shape as the comparators below.
 function evLatencyHost(ev, pool, n) {
   const loop = ev.hostLoop();
-  return new Promise((resolve) => {
-    const lat = [];
-    let t = 0;
-    const done = () => {
-      lat.push(hrns() - t);
-      if (lat.length < n) next();
-      else resolve(lat);
-    };
-    const next = () => {
-      t = hrns();
-      loop.runInExecutor(pool, ev.tasks.sleep, 0).addDoneCallback(done);
-    };
-    next();
-  });
+  return callbackLatency((done) => loop.runInExecutor(pool, ev.tasks.sleep, 0).addDoneCallback(done), n);
 }
 
 function evThroughputHost(ev, pool, total, inflight) {
   const loop = ev.hostLoop();
-  return new Promise((resolve) => {
-    let submitted = 0;
-    let completed = 0;
-    const done = () => {
-      completed++;
-      if (submitted < total) submit();
-      else if (completed === total) resolve(total / ((hrns() - t0) / 1e9));
-    };
-    const submit = () => {
-      submitted++;
-      loop.runInExecutor(pool, ev.tasks.sleep, 0).addDoneCallback(done);
-    };
-    const t0 = hrns();
-    for (let k = 0; k < inflight; k++) submit();
-  });
+  return callbackThroughput((done) => loop.runInExecutor(pool, ev.tasks.sleep, 0).addDoneCallback(done), total, inflight);
 }
 
 // ---- callback-style comparators on libuv's pool -----------------------------------------------
 
-function cbLatency(start, n) {
-  return new Promise((resolve) => {
-    const lat = [];
-    let t = 0;
-    const done = () => {
-      lat.push(hrns() - t);
-      if (lat.length < n) next();
-      else resolve(lat);
-    };
-    const next = () => {
-      t = hrns();
-      start(done);
-    };
-    next();
-  });
-}
-
-function cbThroughput(start, total, inflight) {
-  return new Promise((resolve) => {
-    let submitted = 0;
-    let completed = 0;
-    const done = () => {
-      completed++;
-      if (submitted < total) submit();
-      else if (completed === total) resolve(total / ((hrns() - t0) / 1e9));
-    };
-    const submit = () => {
-      submitted++;
-      start(done);
-    };
-    const t0 = hrns();
-    for (let k = 0; k < inflight; k++) submit();
-  });
-}
+const cbLatency = callbackLatency;
+const cbThroughput = callbackThroughput;
 
 const fromMacrotask = (fn) => new Promise((resolve, reject) => setImmediate(() => {
   try {

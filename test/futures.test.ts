@@ -1,19 +1,10 @@
 // Future, as asyncio's test_futures checks it: the state machine, its errors, done callbacks
 // scheduled with callSoon, awaiting it, and "Future exception was never retrieved".
 import { describe, expect, it } from 'vitest';
-import { LOOP_KINDS, evloop, runChild, type LoopKind } from './harness';
+import { LOOP_KINDS, evloop, runChild, type LoopKind, thrown } from './harness';
 import type { EventLoop, Future } from '../dist/cjs/index.js';
 
 const { EvloopError, InvalidStateError, CancelledError, TimeoutError, Future: FutureClass } = evloop;
-
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, got none');
-}
 
 function expectInvalidState(error: any): void {
   expect(error).toBeInstanceOf(InvalidStateError);

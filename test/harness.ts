@@ -76,3 +76,13 @@ export function runChild(
     cwd: root,
   });
 }
+
+/** The error `fn` throws (the test fails when it throws none). */
+export function thrown(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw, got none');
+}

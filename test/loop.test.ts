@@ -2,21 +2,12 @@
 // callbacks and turns, stop/close, running twice, the host loop's limits, which loop is current,
 // the exception handler, debug mode and Symbol.dispose.
 import { afterEach, describe, expect, it } from 'vitest';
-import { BOUND_MS, LOOP_KINDS, entry, evloop, runChild, type LoopKind } from './harness';
+import { BOUND_MS, LOOP_KINDS, entry, evloop, runChild, type LoopKind, thrown } from './harness';
 import type { EventLoop, Future } from '../dist/cjs/index.js';
 
 const { newEventLoop, hostLoop, getEventLoop, setEventLoop, getRunningLoop, EventLoop: EventLoopClass } = evloop;
 
 /** The error `fn` throws (fails the test when it throws nothing). */
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, got none');
-}
-
 /** Sets `handler` as the loop's exception handler for the duration of `body`, then restores it. */
 async function withHandler<T>(loop: EventLoop, handler: (loop: EventLoop, ctx: any) => void, body: () => Promise<T>): Promise<T> {
   const previous = loop.getExceptionHandler();

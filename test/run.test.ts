@@ -3,19 +3,10 @@
 // of a hang; ERR_LOOP_RUNNING inside a running loop. Generator mains run in the test body, async
 // mains in child CommonJS processes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { evloop, runChild } from './harness';
+import { evloop, runChild, thrown } from './harness';
 import type { EventLoop, Future, Task } from '../dist/cjs/index.js';
 
 const { run, sleep, getRunningLoop, getEventLoop, hostLoop, CancelledError, EvloopError } = evloop;
-
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, got none');
-}
 
 afterEach(() => {
   evloop.setEventLoop(null);

@@ -5,19 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOOP_KINDS, evloop, root, runChild, type LoopKind } from './harness';
+import { LOOP_KINDS, evloop, root, runChild, type LoopKind, thrown } from './harness';
 import type { EventLoop, Future, Task } from '../dist/cjs/index.js';
 
 const { CancelledError, EvloopError, Task: TaskClass, Future: FutureClass } = evloop;
-
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, got none');
-}
 
 /** Waits for `f` and returns what it threw (fails when it did not throw). */
 async function rejection(kind: LoopKind, loop: EventLoop, f: Future<unknown>): Promise<any> {

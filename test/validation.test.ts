@@ -2,17 +2,8 @@
 // code ERR_INVALID_ARG_TYPE for a wrong type, a RangeError with code ERR_OUT_OF_RANGE for NaN or
 // an impossible number, each naming the argument.
 import { describe, expect, it } from 'vitest';
-import { LOOP_KINDS, evloop, type LoopKind } from './harness';
+import { LOOP_KINDS, evloop, type LoopKind, thrown } from './harness';
 import type { EventLoop } from '../dist/cjs/index.js';
-
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, got none');
-}
 
 function expectTypeError(fn: () => unknown, name: RegExp): void {
   const error = thrown(fn);

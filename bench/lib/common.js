@@ -142,6 +142,42 @@ function peakRssMB() {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+const hrns = () => Number(process.hrtime.bigint());
+
+/** Round-trip latency (ns each) of `n` operations one at a time: start(done, i) begins one. */
+function callbackLatency(start, n) {
+  return new Promise((resolve) => {
+    const lat = [];
+    let t = 0;
+    const done = () => {
+      lat.push(hrns() - t);
+      if (lat.length < n) next();
+      else resolve(lat);
+    };
+    const next = () => {
+      t = hrns();
+      start(done, lat.length);
+    };
+    next();
+  });
+}
+
+/** Operations per second with `inflight` at once, `total` in all: start(done, i) begins one. */
+function callbackThroughput(start, total, inflight) {
+  return new Promise((resolve) => {
+    let submitted = 0;
+    let completed = 0;
+    const done = () => {
+      completed++;
+      if (submitted < total) one();
+      else if (completed === total) resolve(total / ((hrns() - t0) / 1e9));
+    };
+    const one = () => start(done, submitted++);
+    const t0 = hrns();
+    for (let k = 0; k < inflight && k < total; k++) one();
+  });
+}
+
 function log(...args) {
   if (process.env.BENCH_VERBOSE === '1') console.error('[bench]', ...args);
 }
@@ -157,6 +193,9 @@ module.exports = {
   pythonCommand,
   runPython,
   hrms,
+  hrns,
+  callbackLatency,
+  callbackThroughput,
   peakRssMB,
   log,
   execFileSync,

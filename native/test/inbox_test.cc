@@ -10,26 +10,14 @@
 #include <vector>
 
 #include "check.h"
+#include "note.h"
 
 using evloop::Inbox;
 using evloop::Item;
 
 namespace {
 
-// A message that says who sent it and counts its destruction.
-class Note : public Item {
- public:
-  Note(int sender, int seq, std::atomic<int>* destroyed = nullptr)
-      : Item(Kind::kMessage), sender(sender), seq(seq), destroyed_(destroyed) {}
-  ~Note() override {
-    if (destroyed_) ++*destroyed_;
-  }
-  const int sender;
-  const int seq;
-
- private:
-  std::atomic<int>* destroyed_;
-};
+using evloop::test::Note;
 
 // A libuv loop that receives an inbox's batches, for the thread that creates it.
 class TestLoop {

@@ -29,6 +29,7 @@
 #endif
 
 #include "check.h"
+#include "note.h"
 
 using namespace evloop;
 using Clock = std::chrono::steady_clock;
@@ -75,20 +76,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// A message item that counts its destruction.
-class Note : public Item {
- public:
-  Note(int sender, int seq, std::atomic<int>* destroyed = nullptr)
-      : Item(Kind::kMessage), sender(sender), seq(seq), destroyed_(destroyed) {}
-  ~Note() override {
-    if (destroyed_) ++*destroyed_;
-  }
-  const int sender;
-  const int seq;
-
- private:
-  std::atomic<int>* destroyed_;
-};
+using evloop::test::Note;
 
 const Note& note(const std::unique_ptr<Item>& item) { return static_cast<const Note&>(*item); }
 

@@ -609,6 +609,9 @@ export class EventLoop {
         case Tag.Interrupted:
           this._interrupted = true;
           break;
+        case Tag.RunnerWanted: // a pool thread of this thread's died while its work waits
+          executors.startRunner(id, value as number);
+          break;
         case Tag.Drained: {
           const future = this._drainWaiters.get(id);
           this._drainWaiters.delete(id);

@@ -76,7 +76,8 @@ function defaultMaxWorkers(): number {
 function abortedError(): EvloopError {
   return new EvloopError(
     'ERR_TASK_ABORTED',
-    'the pool thread running this task exited before it finished (its JavaScript context was terminated)',
+    'the JavaScript pool thread running this task ended before the task finished: its heap ran out of ' +
+      'memory (ERR_WORKER_OUT_OF_MEMORY) or the thread was terminated; work queued behind it runs on a new pool thread',
   );
 }
 
@@ -225,7 +226,7 @@ export class ThreadPoolExecutor implements Executor {
     future._asyncResource = new AsyncResource('evloop.PoolWork');
     loop._pending.set(id, future as PoolFuture<unknown>);
     if (loop._pending.size === 1) loop._pendingChanged();
-    if (code === SubmitCode.OkStartRunner) this._startRunner();
+    if (code === SubmitCode.OkStartRunner) startRunner(this._native.id(), this._idleTimeout);
     return future;
   }
 
@@ -238,31 +239,37 @@ export class ThreadPoolExecutor implements Executor {
     loop._pendingChanged();
     return future;
   }
+}
 
-  /**
-   * @internal a JavaScript-capable pool thread, fed by the native queue. It is a Worker of this
-   * thread, so it lives and dies with it: it runs only this thread's JS work (its group).
-   */
-  _startRunner(): void {
-    let worker: Worker;
-    try {
-      worker = new Worker(RUNNER_SCRIPT, {
-        workerData: { poolId: this._native.id(), group: threadId, idleTimeout: this._idleTimeout },
-        name: 'evloop pool runner',
-      });
-    } catch (error) {
-      // No JavaScript thread could start (this thread is exiting, or out of resources): the
-      // work that waited for it fails through its Future.
-      this._native.runnerFailed(threadId);
-      process.emitWarning(`evloop: could not start a JavaScript pool thread: ${(error as Error)?.message ?? error}`);
-      return;
-    }
-    // An idle pool never keeps the process alive; pending work does, through its loop.
-    worker.unref();
-    worker.on('error', (error) => {
-      process.emitWarning(`evloop: a JavaScript pool thread failed: ${(error as Error)?.stack ?? error}`);
+/**
+ * @internal Starts a JavaScript-capable pool thread, fed by the native queue, for the pool's work
+ * submitted from this thread (its group). It is a Worker of this thread, so it lives and dies
+ * with it. Asked for by submit, or by a loop of this thread when a pool thread died (RunnerWanted).
+ */
+export function startRunner(poolId: number, idleTimeout: number): void {
+  const attached = new Int32Array(new SharedArrayBuffer(4)); // set by the runner once attached
+  let worker: Worker;
+  try {
+    worker = new Worker(RUNNER_SCRIPT, {
+      workerData: { poolId, group: threadId, idleTimeout, attached },
+      name: 'evloop pool runner',
     });
+  } catch (error) {
+    // No JavaScript thread could start (this thread is exiting, or out of resources): the
+    // work that waited for it fails through its Future.
+    addon.runnerFailed(poolId, threadId);
+    process.emitWarning(`evloop: could not start a JavaScript pool thread: ${(error as Error)?.message ?? error}`);
+    return;
   }
+  // An idle pool never keeps the process alive; pending work does, through its loop.
+  worker.unref();
+  worker.on('error', (error) => {
+    process.emitWarning(`evloop: a JavaScript pool thread failed: ${(error as Error)?.stack ?? error}`);
+  });
+  // Ended before it attached (its thread could not set up): the pool stops counting on it.
+  worker.on('exit', () => {
+    if (Atomics.load(attached, 0) === 0) addon.runnerFailed(poolId, threadId);
+  });
 }
 
 // ---- the default executor ---------------------------------------------------------------------

@@ -38,7 +38,6 @@ export interface NativePool {
   stats(): NativePoolStats;
   shutdown(cancelQueued: boolean): void;
   whenDrained(loop: NativeLoop, token: number): void;
-  runnerFailed(group: number): void;
   id(): number;
 }
 
@@ -64,6 +63,7 @@ interface Addon {
   NativePool: new (options: PoolOptionsNative | number) => NativePool;
   NativeRunner: new (poolId: number, group: number, onWake: () => void) => NativeRunner;
   post(loopId: number, bytes: Uint8Array): boolean;
+  runnerFailed(poolId: number, group: number): void;
   runTask(name: string, ...args: unknown[]): unknown;
   digestSupported(name: string): boolean;
 }
@@ -80,6 +80,7 @@ export const enum Tag {
   Drained = 8,
   Bytes = 9,
   Call = 10,
+  RunnerWanted = 11,
 }
 
 /** Submit results (native/binding/pool_wrap.cc). */

@@ -213,11 +213,12 @@ describe('a JavaScript task that fails', () => {
 
 // ---- heap exhaustion ----------------------------------------------------------------------------------
 
+// The pool thread is a worker_threads Worker of this process; Node ends a Worker whose heap is
+// exhausted (ERR_WORKER_OUT_OF_MEMORY) instead of the process. --max-old-space-size (here 64 MB,
+// for every isolate of the child) makes that quick.
+const HOG = `() => { const hog = []; for (;;) hog.push(new Array(1e5).fill(Math.random())); }`;
+
 describe('a JavaScript task that exhausts its heap', () => {
-  // The pool thread is a worker_threads Worker of this process; Node ends a Worker whose heap
-  // is exhausted (ERR_WORKER_OUT_OF_MEMORY) instead of the process. --max-old-space-size (here
-  // 64 MB, for every isolate of the child) makes that quick.
-  const HOG = `() => { const hog = []; for (;;) hog.push(new Array(1e5).fill(Math.random())); }`;
 
   it("fails its Future with ERR_TASK_ABORTED, the process survives, and later work runs on a new pool thread", async () => {
     const r = await child(
@@ -229,7 +230,7 @@ describe('a JavaScript task that exhausts its heap', () => {
       (async () => {
         out.before = await host.runInExecutor(ex, (x) => x + 1, 1);
         try { await host.runInExecutor(ex, ${HOG}); out.hog = 'resolved'; }
-        catch (e) { out.hog = [e.name, e.code, /terminated/.test(e.message)]; }
+        catch (e) { out.hog = [e.name, e.code, /out of memory/.test(e.message)]; }
         out.after = await host.runInExecutor(ex, (x) => x + 1, 2);
         out.native = (await host.runInExecutor(ex, evloop.tasks.digest, 'sha1', 'x')).length;
         await ex.shutdown();
@@ -271,33 +272,59 @@ describe('a JavaScript task that exhausts its heap', () => {
     expectClean(r);
     expect(r.out).toEqual({ results: ['ERR_TASK_ABORTED', 42], again: 'again' });
   });
+});
 
-  // BUG (reported, issue 7): when the only JavaScript pool thread dies, JavaScript work queued
-  // behind the task that killed it fails with ERR_TASK_ABORTED although it never started:
-  // Pool::Impl::detach_runner_locked -> fail_stranded_js_locked (native/core/pool.cc) fails
-  // queued JS work when no runner is attached or starting, and nothing starts a replacement.
-  // It should run on a new pool thread. `it.fails` until fixed: then remove `.fails`.
-  it.fails('work queued behind the task that exhausted the heap runs on the replacement thread', async () => {
+// ---- a task that ends its pool thread ------------------------------------------------------------------
+
+describe('a JavaScript task that ends its pool thread, with work queued behind it', () => {
+  // maxWorkers 1: the second task waits for the thread the first one ends. The loop that
+  // submitted it starts a new pool thread (a RunnerWanted notice), so it runs instead of failing.
+  const FAULTS = {
+    'exhausts its heap': { fn: HOG, expected: { name: 'EvloopError', code: 'ERR_TASK_ABORTED', says: 'out of memory' } },
+    'throws from a callback of its own (an uncaught exception on the pool thread)': {
+      fn: `() => new Promise(() => setTimeout(() => { throw new RangeError('thrown from a timer'); }, 1))`,
+      expected: { name: 'RangeError', says: 'thrown from a timer' },
+    },
+    'calls process.exit()': {
+      fn: `() => process.exit(5)`,
+      expected: { name: 'EvloopError', code: 'ERR_TASK_ABORTED', says: 'process.exit(5)' },
+    },
+  };
+  const CASES = Object.entries(FAULTS).flatMap(([fault, f]) => ['private', 'host'].map((loop) => [fault, loop, f] as const));
+
+  it.each(CASES)('%s, on the %s loop: it fails with a clear error, the queued task runs on a new pool thread', async (_fault, kind, { fn, expected }) => {
     const r = await child(
       `
-      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmoom3' });
-      const host = evloop.hostLoop();
+      const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmend' });
+      const loop = ${kind === 'private'} ? evloop.newEventLoop() : evloop.hostLoop();
       process.on('warning', () => {});
-      (async () => {
-        await host.runInExecutor(ex, (x) => x, 0); // the pool thread exists
-        const hog = host.runInExecutor(ex, ${HOG});
-        const queued = host.runInExecutor(ex, (x) => x * 3, 5);
-        const out = {};
-        out.hog = await hog.then(() => 'resolved', (e) => e.code);
-        out.queued = await queued.then((v) => v, (e) => e.code);
-        await ex.shutdown();
+      const both = evloop.gather([loop.runInExecutor(ex, ${fn}), loop.runInExecutor(ex, (x) => x * 3, 5)], { returnExceptions: true });
+      const report = ([killed, queued]) => ({
+        killed: { name: killed.name, code: killed.code, says: ${JSON.stringify(expected.says)}, found: killed.message.includes(${JSON.stringify(expected.says)}) },
+        queued,
+      });
+      if (${kind === 'private'}) {
+        const out = report(loop.runUntilComplete(both));
+        loop.close();
+        ex.shutdown({ wait: false });
         console.log(JSON.stringify(out));
-      })();
+      } else {
+        (async () => {
+          const out = report(await both);
+          await ex.shutdown();
+          out.accounted = ex.stats().completed + ex.stats().failed;
+          console.log(JSON.stringify(out));
+        })();
+      }
     `,
       { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
     );
     expectClean(r);
-    expect(r.out).toEqual({ hog: 'ERR_TASK_ABORTED', queued: 15 });
+    expect(r.out).toEqual({
+      killed: { code: undefined, ...expected, found: true },
+      queued: 15,
+      ...(kind === 'host' ? { accounted: 2 } : {}),
+    });
   });
 });
 
@@ -363,14 +390,10 @@ describe('a worker terminated while its pool tasks run', () => {
     expect(r.out.terminateMs).toBeLessThan(5000);
   });
 
-  // BUG (reported, issue 7): JavaScript work runs only on pool threads of the thread that
-  // submitted it (its group), which are Workers of that thread (lib/executor.ts _startRunner).
-  // When that thread ends before the pool thread it asked for has attached, the group's start
-  // stays pending for ever (Group::starting in native/core/pool.cc; runnerFailed() is only called
-  // when new Worker() throws, not when the Worker dies before attaching), so its queued work is
-  // neither run nor failed: queued + running never reaches 0 and shutdown() never resolves, for
-  // every thread sharing the pool. `it.fails` until fixed: then remove `.fails`.
-  it.fails('a worker that ends right after submitting JavaScript work to a shared pool does not keep its shutdown from resolving', async () => {
+  // Its JavaScript work runs only on pool threads it starts (Workers of its own): when it ends
+  // before they attach, its group ends with it (end_group at its environment's teardown), so
+  // its queued work fails instead of keeping the pool from draining for every thread.
+  it('a worker that ends right after submitting JavaScript work to a shared pool does not keep its shutdown from resolving', async () => {
     const r = await child(
       `
       const { Worker } = require('node:worker_threads');

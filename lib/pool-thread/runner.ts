@@ -11,7 +11,12 @@ import { EvloopError } from '../errors';
 import { addon } from '../native';
 import { JOB_FUNCTION, serializeError } from '../transfer';
 
-const { poolId, group, idleTimeout } = workerData as { poolId: number; group: number; idleTimeout: number };
+const { poolId, group, idleTimeout, attached } = workerData as {
+  poolId: number;
+  group: number;
+  idleTimeout: number;
+  attached: Int32Array;
+};
 
 // console.log in a task appears at once: written straight to the process's descriptors rather
 // than through the parent thread, whose loop may be blocked in a private loop.
@@ -94,7 +99,16 @@ function explain(error: unknown, kind: number): unknown {
 }
 
 const runner = new addon.NativeRunner(poolId, group, wake);
+Atomics.store(attached, 0, 1);
 let busy = false;
+
+// A task that ends this thread fails with what ended it (finish() ignores the call when no task
+// runs); the thread that started this one starts another for the work that waits.
+process.on('uncaughtExceptionMonitor', (error) => runner.finish(false, serializeError(error)));
+process.on('exit', (code) => {
+  const error = new EvloopError('ERR_TASK_ABORTED', `the task called process.exit(${code}), which ended its pool thread`);
+  runner.finish(false, serializeError(error));
+});
 let idleTimer: NodeJS.Timeout | null = null;
 
 function wake(): void {

@@ -23,11 +23,20 @@ Napi::Value Post(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), inbox->push(std::make_unique<Message>(std::move(copy))));
 }
 
+// runnerFailed(poolId, group): a JavaScript runner asked for could not start, or ended unattached.
+void RunnerFailed(const Napi::CallbackInfo& info) {
+  auto pool = registry::find_pool(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  if (pool) pool->runner_failed(static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()));
+}
+
 void Cleanup(Napi::Env, std::shared_ptr<AddonData>* data) {
   (*data)->tearing_down = true;
   // Close() leaves the set alone, so walking it here is safe.
   for (LoopWrap* loop : (*data)->loops) loop->Close();
   (*data)->loops.clear();
+  for (auto& weak : (*data)->js_pools) {
+    if (auto pool = weak.lock()) pool->end_group((*data)->group);
+  }
   delete data;
 }
 
@@ -37,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<std::shared_ptr<AddonData>, Cleanup>(new std::shared_ptr<AddonData>(std::make_shared<AddonData>()));
   exports.Set("NativeLoop", LoopWrap::Define(env));
   exports.Set("post", Napi::Function::New<Post>(env, "post"));
+  exports.Set("runnerFailed", Napi::Function::New<RunnerFailed>(env, "runnerFailed"));
   InitPool(env, exports);
   InitCApi(env, exports);
   return exports;

@@ -22,6 +22,7 @@ enum Tag : int32_t {
   kDrained = 8,
   kBytes = 9,  // C API post(): the value is a Buffer, delivered as is
   kCall = 10,  // C API call(): the value is a function to run as a callback
+  kRunnerWanted = 11,  // the id is a pool's, the value its idleTimeout: start a JS runner for it
 };
 
 Napi::Error SystemError(Napi::Env env, int uv_err, const char* syscall) {
@@ -109,6 +110,17 @@ Napi::Value LoopWrap::ToJs(Napi::Env env, Batch& batch) {
       case Item::Kind::kDrained:
         put(kDrained, static_cast<double>(static_cast<Drained*>(item.get())->token), env.Undefined());
         break;
+      case Item::Kind::kRunnerWanted: {
+        auto* request = static_cast<RunnerWanted*>(item.get());
+        std::shared_ptr<Pool> pool = request->answer();
+        uint64_t pool_id = pool ? registry::id_of(pool.get()) : 0;
+        if (pool_id != 0) {
+          put(kRunnerWanted, static_cast<double>(pool_id), Napi::Number::New(env, pool->options().idle_timeout_ms));
+        } else if (pool) {
+          pool->runner_failed(request->group);  // no wrapper left to find it by: nothing can attach
+        }
+        break;
+      }
     }
   }
   for (auto& ready : batch.ready) put(kReady, ready.fd, Napi::Number::New(env, ready.events));

@@ -58,7 +58,6 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
                            InstanceMethod<&PoolWrap::Stats>("stats"),
                            InstanceMethod<&PoolWrap::Shutdown>("shutdown"),
                            InstanceMethod<&PoolWrap::WhenDrained>("whenDrained"),
-                           InstanceMethod<&PoolWrap::RunnerFailed>("runnerFailed"),
                            InstanceMethod<&PoolWrap::Id>("id"),
                        });
   }
@@ -116,9 +115,11 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
     auto work = std::make_unique<JsWork>(loop->loop().inbox(), id, info[2].As<Napi::Number>().Int32Value(),
                                          info[3].As<Napi::String>().Utf8Value(),
                                          info[4].As<Napi::String>().Utf8Value(), Bytes(info[5]));
-    work->group = static_cast<uint64_t>(info[6].As<Napi::Number>().DoubleValue());
+    uint64_t group = static_cast<uint64_t>(info[6].As<Napi::Number>().DoubleValue());
+    work->group = group;
     bool want_runner = false;
     auto result = pool_->submit(std::move(work), &want_runner);
+    if (want_runner) AddonData::Of(info.Env())->NoteJsPool(pool_, group);
     return Code(info.Env(), result, want_runner);
   }
 
@@ -166,11 +167,6 @@ class PoolWrap : public Napi::ObjectWrap<PoolWrap> {
     } else {
       loop->loop().inbox()->push(std::move(item));
     }
-  }
-
-  // runnerFailed(group): the runner that submit asked for could not be started.
-  void RunnerFailed(const Napi::CallbackInfo& info) {
-    if (pool_) pool_->runner_failed(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
   }
 
   Napi::Value Id(const Napi::CallbackInfo& info) {

@@ -57,6 +57,14 @@ std::shared_ptr<Pool> find_pool(uint64_t id) {
   return it == pools.end() ? nullptr : it->second.pool;
 }
 
+uint64_t id_of(const Pool* pool) {
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& entry : pools) {
+    if (entry.second.pool.get() == pool) return entry.first;
+  }
+  return 0;
+}
+
 void release_pool(uint64_t id) {
   std::shared_ptr<Pool> dropped;  // destroyed after the lock is released: ~Pool joins threads
   std::lock_guard<std::mutex> lock(mu);

@@ -18,6 +18,7 @@ void remove_inbox(uint64_t id);
 uint64_t add_pool(const std::shared_ptr<Pool>& pool);
 std::shared_ptr<Pool> retain_pool(uint64_t id);  // null when no wrapper holds it any more
 std::shared_ptr<Pool> find_pool(uint64_t id);
+uint64_t id_of(const Pool* pool);  // 0 when no wrapper holds it any more
 void release_pool(uint64_t id);
 // The process-wide default pool, created with `options` on first use, retained; never released.
 std::shared_ptr<Pool> default_pool(const PoolOptions& options, uint64_t* id);

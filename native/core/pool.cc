@@ -77,19 +77,23 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
     std::vector<JsRunner*> idle;  // LIFO, as idle_threads
     unsigned runners = 0;         // attached
     unsigned fresh = 0;           // attached, no take() yet
-    unsigned starting = 0;        // asked for by want_runner, not attached or failed yet
+    unsigned starting = 0;        // asked for (want_runner, RunnerWanted), not attached or failed yet
+    bool ended = false;           // its thread is gone: no runner will start again
   };
 
-  struct Drain {
+  // An item for a loop, pushed once the lock is released.
+  struct Notice {
     std::shared_ptr<Inbox> inbox;
     std::unique_ptr<Item> item;
   };
 
-  // Done after the lock is released, in this order: wake runners, hand work back, notify drained.
+  // Done after the lock is released, in this order: wake runners, hand work back, notify drained,
+  // ask for runners.
   struct After {
     std::vector<JsRunner*> wakes;
     std::vector<std::unique_ptr<Work>> back;  // each counted in `handing_back`
-    std::vector<Drain> drained;
+    std::vector<Notice> drained;
+    std::vector<Notice> runner_requests;
   };
 
   explicit Impl(const PoolOptions& options);
@@ -102,6 +106,7 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
   bool spawn_locked(std::unique_ptr<Work>& work);
   void assign_js_locked(Group& group, After& after);
   bool want_runner_locked(Group& group);
+  void replace_runner_locked(uint64_t id, Group& group, After& after);
   void forget_group_locked(uint64_t id);
   // Completion and hand-back.
   void finished_locked(std::unique_ptr<Work> work, After& after);
@@ -128,6 +133,7 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
   void remove_idle_runner_locked(JsRunner* runner);
   void wait_for_wakes(std::unique_lock<std::mutex>& lock, JsRunner* runner);
 
+  std::weak_ptr<Pool> pool;  // for RunnerWanted; the Impl never holds the Pool (see pool.h)
   std::mutex mu;
   std::condition_variable changed;  // a native thread exited or a wake call returned
   unsigned max_workers;
@@ -156,7 +162,7 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
   // Work off the books but not pushed yet. Drained waits for it too, so a loop gets every result
   // before the drained notification.
   std::atomic<size_t> handing_back{0};
-  std::vector<Drain> drain_waiters;
+  std::vector<Notice> drain_waiters;
 };
 
 namespace {
@@ -286,6 +292,18 @@ bool Pool::Impl::want_runner_locked(Group& group) {
   return true;
 }
 
+// A runner left while JS work of its group waits and no other runner will take it: the group's
+// thread starts another, asked through the loop of the oldest waiting work (a loop of that thread,
+// the only way to reach it). With the thread gone, nothing can run that work: it fails.
+void Pool::Impl::replace_runner_locked(uint64_t id, Group& group, After& after) {
+  if (group.ended) {
+    fail_stranded_js_locked(group, after);
+    return;
+  }
+  if (group.queue.empty() || !want_runner_locked(group)) return;
+  after.runner_requests.push_back(Notice{group.queue.front().work->inbox, std::make_unique<RunnerWanted>(pool, id)});
+}
+
 // A group with no runner, none starting and no work is dropped (threads come and go).
 void Pool::Impl::forget_group_locked(uint64_t id) {
   auto it = groups.find(id);
@@ -357,6 +375,10 @@ void Pool::Impl::flush(After& after) {
     drained_locked(after);
   }
   for (auto& waiter : after.drained) waiter.inbox->push(std::move(waiter.item));
+  for (auto& request : after.runner_requests) {
+    if (request.inbox) request.inbox->push(std::move(request.item));
+    request.item.reset();  // refused (the loop closed): it reports runner_failed itself
+  }
 }
 
 // ---- Native threads --------------------------------------------------------------------------
@@ -484,7 +506,7 @@ void Pool::Impl::detach_runner_locked(JsRunner* runner, std::unique_ptr<Work> un
     return_locked(std::move(unfinished), after);  // not taken from us: send back, do not count
   }
   schedule_locked(after);
-  fail_stranded_js_locked(group, after);
+  replace_runner_locked(runner->group_, group, after);
   forget_group_locked(runner->group_);
   drained_locked(after);
 }
@@ -505,7 +527,9 @@ void Pool::Impl::wait_for_wakes(std::unique_lock<std::mutex>& lock, JsRunner* ru
 
 std::shared_ptr<Pool> Pool::create(PoolOptions options) {
   options.max_workers = std::max(1u, options.max_workers);
-  return std::shared_ptr<Pool>(new Pool(std::move(options)));
+  std::shared_ptr<Pool> pool(new Pool(std::move(options)));
+  pool->impl_->pool = pool;
+  return pool;
 }
 
 Pool::Pool(PoolOptions options) : impl_(std::make_shared<Impl>(options)), options_(std::move(options)) {}
@@ -650,7 +674,7 @@ void Pool::when_drained(std::shared_ptr<Inbox> inbox, std::unique_ptr<Item> noti
   Impl::After after;
   {
     std::lock_guard<std::mutex> lock(p.mu);
-    p.drain_waiters.push_back(Impl::Drain{std::move(inbox), std::move(notify)});
+    p.drain_waiters.push_back(Impl::Notice{std::move(inbox), std::move(notify)});
     p.drained_locked(after);
   }
   p.flush(after);
@@ -686,6 +710,25 @@ void Pool::runner_failed(uint64_t group) {
     p.forget_group_locked(group);
   }
   p.flush(after);
+}
+
+void Pool::end_group(uint64_t group) {
+  Impl& p = *impl_;
+  Impl::After after;
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    auto it = p.groups.find(group);
+    if (it == p.groups.end()) return;
+    it->second.ended = true;
+    it->second.starting = 0;  // runners it was starting died with it, unattached
+    p.fail_stranded_js_locked(it->second, after);
+    p.forget_group_locked(group);
+  }
+  p.flush(after);
+}
+
+RunnerWanted::~RunnerWanted() {
+  if (auto pool = pool_.lock()) pool->runner_failed(group);
 }
 
 // ---- JsRunner --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "work.h"
@@ -79,6 +80,22 @@ class JsRunner {
   Work* current_ = nullptr;         // taken and not finished
 };
 
+// Pushed to a loop of `group`'s thread when a runner left (its context died) while the group's JS
+// work still waits: that thread should start a runner, as for submit's `want_runner`. Unanswered
+// (the loop closed before it saw this), it tells the pool the runner could not start.
+class RunnerWanted : public Item {
+ public:
+  RunnerWanted(std::weak_ptr<Pool> pool, uint64_t group)
+      : Item(Kind::kRunnerWanted), group(group), pool_(std::move(pool)) {}
+  ~RunnerWanted() override;
+  // The loop takes the request: it starts the runner, or calls runner_failed. Null if the pool is gone.
+  std::shared_ptr<Pool> answer() { return std::exchange(pool_, {}).lock(); }
+  const uint64_t group;
+
+ private:
+  std::weak_ptr<Pool> pool_;
+};
+
 class Pool : public std::enable_shared_from_this<Pool> {
  public:
   enum class SubmitResult { kOk, kShutdown, kQueueFull };
@@ -112,6 +129,9 @@ class Pool : public std::enable_shared_from_this<Pool> {
   std::shared_ptr<JsRunner> attach_runner(std::function<void()> wake, uint64_t group);
   // The runner submit asked for (for `group`) could not be started.
   void runner_failed(uint64_t group);
+  // The thread behind `group` is gone: no runner of its group will start again, and its queued
+  // JS work fails (its loops are gone too).
+  void end_group(uint64_t group);
 
  private:
   // The state lives in Impl, shared with the native threads: a thread never holds the Pool, so

@@ -147,6 +147,7 @@ class TestLoop {
 
   std::shared_ptr<Inbox> inbox;
   std::vector<std::unique_ptr<TestWork>> works;  // in arrival order
+  std::vector<std::unique_ptr<RunnerWanted>> runner_requests;  // kept unanswered until the test acts
   int drained = 0;
   size_t works_before_drained = 0;
 
@@ -158,6 +159,10 @@ class TestLoop {
     for (auto& item : batch) {
       if (item->kind == Item::Kind::kDrained) {
         if (self->drained++ == 0) self->works_before_drained = self->works.size();
+        continue;
+      }
+      if (item->kind == Item::Kind::kRunnerWanted) {
+        self->runner_requests.emplace_back(static_cast<RunnerWanted*>(item.release()));
         continue;
       }
       CHECK(item->kind == Item::Kind::kWork);
@@ -817,6 +822,84 @@ TEST(runner_failed_undoes_a_start_and_fails_stranded_work) {
   if (want) pool->runner_failed(0);
   CHECK(loop.run_until_works(3));
   CHECK_EQ(loop.works[2]->status, Status::kDone);
+}
+
+// A runner's context died (out of memory) while it ran JS work and more waited behind it: the
+// work it held fails, and its loop is asked for a replacement that runs the rest.
+TEST(a_runner_that_dies_is_replaced_through_the_loop_of_the_waiting_work) {
+  auto probe = std::make_shared<Probe>();
+  TestLoop loop;
+  auto pool = Pool::create(options(1));
+  auto dying = pool->attach_runner([] {}, 7);
+  auto first = make(loop, 1, probe, true);
+  first->group = 7;
+  auto second = make(loop, 2, probe, true);
+  second->group = 7;
+  CHECK(pool->submit(std::move(first)) == Result::kOk);
+  std::unique_ptr<Work> held = dying->take();
+  CHECK(held && held->id == 1);
+  bool want = true;
+  CHECK(pool->submit(std::move(second), &want) == Result::kOk);
+  CHECK(!want);  // the runner will take it when done
+  dying->detach(std::move(held));
+  CHECK(loop.run_until([&] { return loop.works.size() == 1 && loop.runner_requests.size() == 1; }));
+  CHECK_EQ(loop.works[0]->status, Status::kFailed);
+  CHECK_EQ(loop.runner_requests[0]->group, 7u);
+  CHECK(loop.runner_requests[0]->answer() == pool);
+  CHECK_EQ(pool->stats().queued, 1u);  // waits for the replacement, not failed
+  auto replacement = pool->attach_runner([] {}, 7);
+  std::unique_ptr<Work> next = replacement->take();
+  CHECK(next && next->id == 2);
+  static_cast<TestWork&>(*next).perform();
+  replacement->finish(std::move(next));
+  CHECK(loop.run_until_works(2));
+  CHECK_EQ(loop.works[1]->status, Status::kDone);
+  replacement->detach();
+  CHECK(loop.runner_requests.size() == 1);  // nothing waited: no request
+}
+
+TEST(a_runner_request_nobody_answers_fails_the_stranded_work) {
+  auto probe = std::make_shared<Probe>();
+  TestLoop loop;
+  auto pool = Pool::create(options(1));
+  auto dying = pool->attach_runner([] {}, 0);
+  CHECK(pool->submit(make(loop, 1, probe, true)) == Result::kOk);
+  std::unique_ptr<Work> held = dying->take();
+  CHECK(pool->submit(make(loop, 2, probe, true)) == Result::kOk);
+  dying->detach(std::move(held));
+  CHECK(loop.run_until([&] { return loop.runner_requests.size() == 1; }));
+  loop.runner_requests.clear();  // dropped unanswered, as a closing loop drops it
+  CHECK(loop.run_until_works(2));
+  CHECK_EQ(count_status(loop, Status::kFailed), 2u);
+  pool->shutdown(false);
+  CHECK(pool->submit(make(loop, 3, probe, true)) == Result::kShutdown);
+  pool->when_drained(loop.inbox, std::make_unique<Marker>());
+  CHECK(loop.run_until_drained());
+}
+
+// The submitting thread died before the runner it asked for attached.
+TEST(end_group_fails_the_groups_queued_work_and_forgets_its_starting_runners) {
+  auto probe = std::make_shared<Probe>();
+  TestLoop loop;
+  auto pool = Pool::create(options(2));
+  bool want = false;
+  auto gone = make(loop, 1, probe, true);
+  gone->group = 3;
+  CHECK(pool->submit(std::move(gone), &want) == Result::kOk);
+  CHECK(want);
+  CHECK(pool->submit(make(loop, 2, probe, true), &want) == Result::kOk);  // another thread's
+  CHECK(want);
+  pool->end_group(3);
+  CHECK(loop.run_until_works(1));
+  CHECK_EQ(loop.works[0]->id, 1u);
+  CHECK_EQ(loop.works[0]->status, Status::kFailed);
+  CHECK_EQ(pool->stats().queued, 1u);  // group 0's work still waits for its runner
+  FakeRunner runner(pool);
+  CHECK(loop.run_until_works(2));
+  CHECK_EQ(loop.works[1]->status, Status::kDone);
+  pool->shutdown(false);
+  pool->when_drained(loop.inbox, std::make_unique<Marker>());
+  CHECK(loop.run_until_drained());
 }
 
 TEST(a_runner_stays_while_js_work_waits_for_a_slot) {

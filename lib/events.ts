@@ -1,6 +1,5 @@
 // Which loop: newEventLoop, getEventLoop, setEventLoop, getRunningLoop, hostLoop, and run(),
 // asyncio.run's synchronous bridge. Also post(), reaching a loop of another thread.
-import * as v8 from 'node:v8';
 import { EventLoop, type LoopRef } from './base-loop';
 import { EvloopError, invalidArgType } from './errors';
 import { Future, isThenable } from './futures';
@@ -8,6 +7,7 @@ import { HostLoop } from './host-loop';
 import { addon } from './native';
 import { thread } from './running';
 import { isCoroutine, type Coroutine, type Task } from './tasks';
+import { serialize } from './wire';
 
 /** A private loop, not running. */
 export function newEventLoop(options?: { debug?: boolean }): EventLoop {
@@ -123,7 +123,7 @@ export function post(ref: LoopRef, value: unknown): void {
   if (!isLoopRef(ref)) throw invalidArgType('ref', 'a LoopRef (from loop.share())', ref);
   let bytes: Uint8Array;
   try {
-    bytes = v8.serialize(value);
+    bytes = serialize(value); // copied by addon.post at once
   } catch (error) {
     // Throw what postMessage throws (a DataCloneError DOMException), naming what failed. What
     // structuredClone shares rather than copies (SharedArrayBuffer) cannot cross as bytes.

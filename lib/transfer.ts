@@ -1,9 +1,10 @@
 // What crosses to a pool thread and back: a function's source, a module reference, arguments
-// and results (structured clone, via v8.serialize), and errors (name, message, stack, code).
+// and results (structured clone: wire.ts), and errors (name, message, stack, code).
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as v8 from 'node:v8';
 import { EvloopError, invalidArgType, invalidArgValue } from './errors';
+import { serialize } from './wire';
 
 /** A reference to an exported function of a module, imported on the pool thread. */
 export interface TaskRef {
@@ -59,7 +60,7 @@ function compiles(expression: string): boolean {
 /** Structured-clones `args`; names the first argument that cannot be sent. */
 export function serializeArgs(args: unknown[]): Uint8Array {
   try {
-    return v8.serialize(args);
+    return serialize(args); // scratch bytes: the caller hands them to the addon at once
   } catch {
     for (let i = 0; i < args.length; i++) {
       try {

@@ -10,6 +10,7 @@ import { workerData } from 'node:worker_threads';
 import { EvloopError } from '../errors';
 import { addon } from '../native';
 import { JOB_FUNCTION, serializeError } from '../transfer';
+import { serialize } from '../wire';
 
 const { poolId, group, idleTimeout, attached } = workerData as {
   poolId: number;
@@ -130,7 +131,7 @@ async function drain(): Promise<void> {
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         result = await result;
       }
-      bytes = v8.serialize(result);
+      bytes = serialize(result); // copied by finish()
       ok = true;
     } catch (error) {
       bytes = serializeError(explain(error, kind));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -107,7 +108,24 @@ void Loop::wait(double timeout_ms, Batch& out) {
     uv_timer_stop(timer_);
   }
   batch_ = nullptr;
-  inbox_->take(out.items);
+  take_items(out.items);
+}
+
+void Loop::take_items(std::vector<std::unique_ptr<Item>>& out) {
+  inbox_->take(backlog_);
+  size_t count = std::min(kItemsPerTurn, backlog_.size() - backlog_head_);
+  if (backlog_head_ == 0 && count == backlog_.size() && out.empty()) {
+    out.swap(backlog_);  // the usual case: all of it, no copy
+    return;
+  }
+  for (size_t i = backlog_head_; i < backlog_head_ + count; i++) out.push_back(std::move(backlog_[i]));
+  backlog_head_ += count;
+  if (backlog_head_ == backlog_.size()) {
+    backlog_.clear();
+    backlog_head_ = 0;
+  } else {
+    wake();  // the next wait (or the host loop's poll of backend_fd) returns at once for the rest
+  }
 }
 
 int Loop::backend_fd() const { return loop_ ? uv_backend_fd(loop_) : -1; }
@@ -231,6 +249,8 @@ int Loop::watch_interrupt(bool on) {
 void Loop::close() {
   if (loop_ == nullptr) return;
   inbox_->close();
+  backlog_.clear();
+  backlog_head_ = 0;
   while (!polls_.empty()) stop_poll(polls_.begin());
   for (auto& entry : signals_) stop_signal(entry.second, entry.first);
   signals_.clear();

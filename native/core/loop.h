@@ -34,8 +34,12 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   // Blocks until something arrives or `timeout_ms` passes (< 0: no limit, 0: just look).
-  // Events seen since the last wait (while registering watchers) come first.
+  // Events seen since the last wait (while registering watchers) come first. At most
+  // kItemsPerTurn inbox items come per wait; the rest come with the next ones, which do not block.
   void wait(double timeout_ms, Batch& out);
+  // A burst of posts becomes several turns, so the loop's thread never turns a backlog of
+  // hundreds of thousands into JavaScript values at once (its heap would grow to hold them).
+  static constexpr size_t kItemsPerTurn = 1024;
   // What libuv polls: readable when a wait would not block. For driving from another loop.
   int backend_fd() const;
   // Wakes a wait from any thread.
@@ -63,6 +67,7 @@ class Loop {
   uv_signal_t* start_signal(int signum, int* err);
   void stop_signal(uv_signal_t* handle, int signum);
   Batch* sink() { return batch_ != nullptr ? batch_ : &pending_; }
+  void take_items(std::vector<std::unique_ptr<Item>>& out);
 
   uv_loop_t* loop_ = nullptr;
   uv_async_t* wake_ = nullptr;
@@ -73,6 +78,8 @@ class Loop {
   std::map<int, uv_signal_t*> signals_;
   Batch* batch_ = nullptr;  // where callbacks record events during a wait
   Batch pending_;           // events seen outside a wait (while registering), for the next one
+  std::vector<std::unique_ptr<Item>> backlog_;  // taken from the inbox, not handed out yet
+  size_t backlog_head_ = 0;                      // backlog_[0, head) were handed out
 };
 
 }  // namespace evloop

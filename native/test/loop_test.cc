@@ -275,6 +275,32 @@ TEST(inbox_items_arrive_in_one_batch_in_push_order) {
   CHECK(none.empty());
 }
 
+// A burst larger than one turn's share comes over several waits, in order, none of them blocking
+// (the loop wakes itself while items are left), and what is pushed meanwhile comes after it.
+TEST(a_burst_of_items_comes_in_turns_that_do_not_block) {
+  constexpr int kBurst = static_cast<int>(Loop::kItemsPerTurn) * 5 / 2;
+  Loop loop;
+  for (int i = 0; i < kBurst; i++) CHECK(loop.inbox()->push(std::make_unique<Note>(0, i)));
+  std::vector<int> seen;
+  std::vector<size_t> sizes;
+  while (seen.size() < static_cast<size_t>(kBurst) + 1) {
+    Batch batch;
+    auto start = Clock::now();
+    loop.wait(-1, batch);
+    CHECK(ms_since(start) < kSlack);
+    sizes.push_back(batch.items.size());
+    for (auto& item : batch.items) seen.push_back(note(item).seq);
+    if (sizes.size() == 1) CHECK(loop.inbox()->push(std::make_unique<Note>(0, kBurst)));
+  }
+  CHECK_EQ(sizes.size(), 3u);
+  CHECK_EQ(sizes[0], Loop::kItemsPerTurn);
+  CHECK_EQ(sizes[1], Loop::kItemsPerTurn);
+  for (int i = 0; i <= kBurst; i++) CHECK_EQ(seen[i], i);
+  Batch none;
+  loop.wait(0, none);
+  CHECK(none.empty());
+}
+
 TEST(inbox_pushes_from_several_threads_keep_each_senders_order) {
   constexpr int kSenders = 4;
   constexpr int kEach = 25000;

@@ -3,7 +3,6 @@
 // batch. This file is the private loop; host-loop.ts drives the same machinery from Node's loop.
 import * as os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import * as v8 from 'node:v8';
 import {
   EvloopError,
   invalidArgType,
@@ -22,6 +21,7 @@ import { thread } from './running';
 import { Task, isCoroutine, needsMicrotasks, type TaskSource } from './tasks';
 import type { Executor, PoolFuture } from './executor';
 import * as executors from './executor';
+import { deserialize } from './wire';
 
 
 export interface ExceptionContext {
@@ -586,7 +586,7 @@ export class EventLoop {
           break;
         }
         case Tag.Message:
-          this._deliver(v8.deserialize(value as Uint8Array));
+          this._deliver(deserialize(value as Uint8Array));
           break;
         case Tag.Bytes: // C API post(): a Buffer
           this._deliver(value);

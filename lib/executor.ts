@@ -3,7 +3,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import { Worker, threadId } from 'node:worker_threads';
 import type { EventLoop } from './base-loop';
 import { nativeTaskOf } from './builtin-tasks';
@@ -23,6 +22,7 @@ import { gather } from './helpers';
 import { SubmitCode, Tag, addon, type NativePool } from './native';
 import { thread } from './running';
 import { JOB_FUNCTION, JOB_MODULE, deserializeError, functionSource, isTaskRef, serializeArgs } from './transfer';
+import { deserialize } from './wire';
 
 /** Anything that runs functions and returns Futures (or promises) of their results. */
 export interface Executor {
@@ -111,7 +111,7 @@ export class PoolFuture<T> extends Future<T> {
   _settle(tag: Tag, value: unknown): void {
     if (this.done()) return;
     if (tag === Tag.WorkCancelled) Future.prototype.cancel.call(this, 'cancelled by executor shutdown');
-    else if (tag === Tag.WorkDone) this.setResult((this._js ? v8.deserialize(value as Uint8Array) : value) as T);
+    else if (tag === Tag.WorkDone) this.setResult((this._js ? deserialize(value as Uint8Array) : value) as T);
     else if (!this._js) this.setException(value);
     else this.setException(value === undefined ? abortedError() : deserializeError(value as Uint8Array));
   }

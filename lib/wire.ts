@@ -1,10 +1,10 @@
 // Structured-clone bytes for what crosses threads (posts, pool arguments and results), in the
-// format of v8.serialize, read back by v8.deserialize. Plain values (primitives, plain objects
-// and dense arrays of them, shared and cyclic references included) are written here into a
-// scratch buffer; anything else goes to v8.serialize whole. Why not v8.serialize for all: each
-// call builds a Serializer whose native memory (a V8 zone) is freed only when the garbage
+// format of v8.serialize and v8.deserialize. Plain values (primitives, plain objects and dense
+// arrays of them, shared and cyclic references included) are written and read here; anything
+// else goes to v8.serialize / v8.deserialize whole. Why not V8's for all: each call builds a
+// (De)Serializer object; a Serializer's native memory (a V8 zone) is freed only when the garbage
 // collector gets to its small wrapper, so a thread serializing in a loop grows by hundreds of MB
-// (bench/soak.js) and pays microseconds per value where this pays a fraction of one.
+// (bench/soak.js), and each call costs microseconds where this costs a fraction of one.
 //
 // Tags and layout follow V8's value-serializer.cc; v8.deserialize checks every count written here.
 import * as os from 'node:os';
@@ -27,13 +27,16 @@ const TAG_END_OBJECT = 0x7b;
 const TAG_DENSE_ARRAY = 0x41; // A varint length, value ..., $ varint 0 (named properties), varint length
 const TAG_END_DENSE_ARRAY = 0x24;
 const TAG_REFERENCE = 0x5e; // ^ varint id: an object written before (ids count objects in the order written)
+const TAG_UTF8_STRING = 0x53; // S, varint byte length, UTF-8 (V8 reads it, no longer writes it)
 
 const MAX_DEPTH = 1000; // deeper values go to v8.serialize, which does not recurse on the JS stack
 const SCRATCH_BYTES = 4096;
 const KEEP_BYTES = 1 << 20; // a scratch buffer grown past this is dropped after use
 
-/** Thrown inside the writer for a value it leaves to v8.serialize. */
+/** Thrown inside the writer and the reader for what they leave to V8. */
 const UNSUPPORTED = Symbol('unsupported');
+
+// ---- writing ------------------------------------------------------------------------------------
 
 let buf = Buffer.allocUnsafe(SCRATCH_BYTES);
 let pos = 0;
@@ -204,4 +207,147 @@ function ensure(bytes: number): void {
   const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + bytes));
   buf.copy(grown, 0, 0, pos);
   buf = grown;
+}
+
+// ---- reading ------------------------------------------------------------------------------------
+
+const EMPTY: Buffer = Buffer.alloc(0);
+let input = EMPTY;
+let at = 0;
+const objects: object[] = []; // the objects read so far: an id is an index
+
+/** The value in `bytes` (from serialize or v8.serialize), as v8.deserialize would give it. */
+export function deserialize(bytes: Uint8Array): unknown {
+  if (!HOST_ORDER_IS_LE || bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== VERSION) return v8.deserialize(bytes);
+  input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  at = 2;
+  try {
+    const value = read();
+    if (at !== input.length) throw UNSUPPORTED;
+    return value;
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+    return v8.deserialize(bytes); // a tag left to V8, or bytes it should judge
+  } finally {
+    objects.length = 0;
+    input = EMPTY;
+  }
+}
+
+function read(): unknown {
+  let tag = byte();
+  while (tag === TAG_PADDING) tag = byte();
+  switch (tag) {
+    case TAG_UNDEFINED:
+      return undefined;
+    case TAG_NULL:
+      return null;
+    case TAG_TRUE:
+      return true;
+    case TAG_FALSE:
+      return false;
+    case TAG_INT32: {
+      const n = readVarint();
+      return (n >>> 1) ^ -(n & 1);
+    }
+    case TAG_DOUBLE: {
+      if (at + 8 > input.length) throw UNSUPPORTED;
+      const n = input.readDoubleLE(at);
+      at += 8;
+      return n;
+    }
+    case TAG_ONE_BYTE_STRING:
+    case TAG_TWO_BYTE_STRING:
+    case TAG_UTF8_STRING:
+      return readString(tag);
+    case TAG_OBJECT:
+      return readObject();
+    case TAG_DENSE_ARRAY:
+      return readArray();
+    case TAG_REFERENCE: {
+      const id = readVarint();
+      if (id >= objects.length) throw UNSUPPORTED;
+      return objects[id];
+    }
+    default:
+      throw UNSUPPORTED; // Date, Map, holes, host objects (Buffers) ...
+  }
+}
+
+function readString(tag: number): string {
+  const length = readVarint(); // in bytes
+  const end = at + length;
+  if (end > input.length) throw UNSUPPORTED;
+  let value: string;
+  if (tag === TAG_ONE_BYTE_STRING) {
+    value = length <= 16 ? shortLatin1(at, end) : input.toString('latin1', at, end);
+  } else if (tag === TAG_TWO_BYTE_STRING) {
+    if (length % 2 !== 0) throw UNSUPPORTED;
+    value = input.toString('utf16le', at, end);
+  } else {
+    value = input.toString('utf8', at, end);
+  }
+  at = end;
+  return value;
+}
+
+function shortLatin1(start: number, end: number): string {
+  let value = '';
+  for (let i = start; i < end; i++) value += String.fromCharCode(input[i]);
+  return value;
+}
+
+function readObject(): object {
+  const object: Record<string | number, unknown> = {};
+  objects.push(object);
+  let count = 0;
+  for (;;) {
+    if (peek() === TAG_END_OBJECT) {
+      at++;
+      if (readVarint() !== count) throw UNSUPPORTED;
+      return object;
+    }
+    const key = read();
+    if (typeof key !== 'string' && typeof key !== 'number') throw UNSUPPORTED;
+    const value = read();
+    // An own property, as V8 makes it: assigning __proto__ would set the prototype instead.
+    if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    else object[key] = value;
+    count++;
+  }
+}
+
+function readArray(): unknown[] {
+  const length = readVarint();
+  if (length > input.length - at) throw UNSUPPORTED; // each element takes a byte at least
+  const array: unknown[] = [];
+  objects.push(array);
+  for (let i = 0; i < length; i++) array.push(read());
+  if (byte() !== TAG_END_DENSE_ARRAY || readVarint() !== 0 || readVarint() !== length) throw UNSUPPORTED;
+  return array;
+}
+
+function byte(): number {
+  if (at >= input.length) throw UNSUPPORTED;
+  return input[at++];
+}
+
+function peek(): number {
+  let i = at;
+  while (i < input.length && input[i] === TAG_PADDING) i++;
+  if (i >= input.length) throw UNSUPPORTED;
+  at = i;
+  return input[i];
+}
+
+function readVarint(): number {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = byte();
+    if (shift === 28 && b > 0x0f) throw UNSUPPORTED; // past 32 bits
+    value |= (b & 0x7f) << shift;
+    if (b < 0x80) return value >>> 0;
+    shift += 7;
+  }
 }

@@ -1,19 +1,25 @@
-// lib/wire.ts: the bytes of posts and pool arguments and results. v8.serialize is the oracle:
-// the same bytes for plain values, and what v8.deserialize gives back is the same for anything.
+// lib/wire.ts: the bytes of posts and pool arguments and results. V8 is the oracle: the same
+// bytes as v8.serialize for plain values, and the same value (or error) as v8.deserialize.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import * as v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { root } from './harness';
 
-const { serialize } = createRequire(__filename)(path.join(root, 'dist/cjs/wire.js')) as {
+const { serialize, deserialize } = createRequire(__filename)(path.join(root, 'dist/cjs/wire.js')) as {
   serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
 };
 
 /** A copy of the bytes: serialize's live in a scratch buffer the next call reuses. */
 const bytesOf = (value: unknown): Buffer => Buffer.from(serialize(value));
+
+/** Deeply equal; inspect() too, for an Invalid Date, which isDeepStrictEqual never finds equal. */
+function same(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(a, b) || inspect(a, { depth: Infinity }) === inspect(b, { depth: Infinity });
+}
 
 function cyclic(): unknown {
   const node: Record<string, unknown> = { name: 'a' };
@@ -76,7 +82,7 @@ describe('wire.serialize', () => {
       withUnicodeString: true,
     });
     fc.assert(
-      fc.property(values, (value) => isDeepStrictEqual(v8.deserialize(bytesOf(value)), v8.deserialize(v8.serialize(value)))),
+      fc.property(values, (value) => same(v8.deserialize(bytesOf(value)), v8.deserialize(v8.serialize(value)))),
       { numRuns: 2000 },
     );
   });
@@ -111,5 +117,64 @@ describe('wire.serialize', () => {
     const big = { text: 'y'.repeat(3 << 20), list: Array.from({ length: 1000 }, (_, i) => i) };
     expect(bytesOf(big).equals(v8.serialize(big))).toBe(true);
     expect(bytesOf({ small: 1 }).equals(v8.serialize({ small: 1 }))).toBe(true);
+  });
+});
+
+describe('wire.deserialize', () => {
+  const both = (value: unknown): [string, Buffer][] => [
+    ['wire.serialize', bytesOf(value)],
+    ['v8.serialize', v8.serialize(value)],
+  ];
+  /** What v8.deserialize gives, or the class and message of what it throws. */
+  const outcome = (read: (bytes: Buffer) => unknown, bytes: Buffer): unknown => {
+    try {
+      const value = read(bytes);
+      return { value, proto: value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined };
+    } catch (error) {
+      return { threw: (error as Error).constructor.name, message: (error as Error).message };
+    }
+  };
+
+  it.each([...PLAIN, ...OTHERS])('%s: the same value as v8.deserialize, from both writers', (_name, value) => {
+    for (const [, bytes] of both(value)) {
+      expect(isDeepStrictEqual(outcome(deserialize, bytes), outcome(v8.deserialize, bytes))).toBe(true);
+    }
+  });
+
+  it('a "__proto__" key is an own property, as V8 makes it, not the prototype', () => {
+    const value = deserialize(v8.serialize(JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'))) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__', 'a']);
+    expect((value as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  it('shared and cyclic references come back shared and cyclic', () => {
+    const value = deserialize(bytesOf(cyclic())) as { node: { self: unknown }; list: unknown[] };
+    expect(value.node.self).toBe(value.node);
+    expect(value.list[0]).toBe(value.node);
+    expect(value.list[1]).toBe(value.list);
+  });
+
+  it('generated values (fast-check), from both writers: the same as v8.deserialize', () => {
+    const values = fc.anything({ maxDepth: 4, withBigInt: true, withDate: true, withMap: true, withSparseArray: true, withUnicodeString: true, withNullPrototype: true });
+    fc.assert(
+      fc.property(values, (value) =>
+        both(value).every(([, bytes]) => same(outcome(deserialize, bytes), outcome(v8.deserialize, bytes))),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('damaged bytes (truncated, a byte changed): the same value or the same error as v8.deserialize, never a hang', () => {
+    const samples = fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat(), fc.nat(255), fc.boolean());
+    fc.assert(
+      fc.property(samples, ([value, where, byteValue, truncate]) => {
+        const bytes = Buffer.from(bytesOf(value));
+        const i = where % bytes.length;
+        const damaged = truncate ? bytes.subarray(0, i) : Buffer.from(bytes).fill(byteValue, i, i + 1);
+        return same(outcome(deserialize, damaged), outcome(v8.deserialize, damaged));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

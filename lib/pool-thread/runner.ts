@@ -5,12 +5,11 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as v8 from 'node:v8';
 import { workerData } from 'node:worker_threads';
 import { EvloopError } from '../errors';
 import { addon } from '../native';
 import { JOB_FUNCTION, serializeError } from '../transfer';
-import { serialize } from '../wire';
+import { deserialize, serialize } from '../wire';
 
 const { poolId, group, idleTimeout, attached } = workerData as {
   poolId: number;
@@ -125,7 +124,7 @@ async function drain(): Promise<void> {
     let ok = false;
     let bytes: Uint8Array;
     try {
-      const args = v8.deserialize(argsBytes) as unknown[];
+      const args = deserialize(argsBytes) as unknown[];
       const fn = kind === JOB_FUNCTION ? compile(source) : await load(source, exportName);
       let result = fn(...args);
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {

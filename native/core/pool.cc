@@ -66,7 +66,9 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
     Impl* owner = nullptr;
     unsigned number = 0;
     std::thread handle;
-    std::condition_variable cv;  // `next` was set, or the thread should recheck whether to exit
+    // `next` was set, or the thread should recheck whether to exit. Shared with an After that
+    // notifies it once the lock is released (the thread may have exited by then).
+    std::shared_ptr<std::condition_variable> cv = std::make_shared<std::condition_variable>();
     std::unique_ptr<Work> next;  // assigned by the scheduler
     bool idle = false;
   };
@@ -87,9 +89,10 @@ struct Pool::Impl : std::enable_shared_from_this<Pool::Impl> {
     std::unique_ptr<Item> item;
   };
 
-  // Done after the lock is released, in this order: wake runners, hand work back, notify drained,
-  // ask for runners.
+  // Done after the lock is released, in this order: wake threads and runners, hand work back,
+  // notify drained, ask for runners. (A thread woken under the lock would only block on it.)
   struct After {
+    std::vector<std::shared_ptr<std::condition_variable>> thread_wakes;
     std::vector<JsRunner*> wakes;
     std::vector<std::unique_ptr<Work>> back;  // each counted in `handing_back`
     std::vector<Notice> drained;
@@ -237,7 +240,7 @@ bool Pool::Impl::start_native_locked(After& after) {
     idle_threads.pop_back();
     thread->idle = false;
     thread->next = std::move(entry.work);
-    thread->cv.notify_one();
+    after.thread_wakes.push_back(thread->cv);
     return true;
   }
   if (spawn_locked(entry.work)) return true;
@@ -358,6 +361,7 @@ void Pool::Impl::drained_locked(After& after) {
 }
 
 void Pool::Impl::flush(After& after) {
+  for (auto& cv : after.thread_wakes) cv->notify_one();
   if (!after.wakes.empty()) {
     for (JsRunner* runner : after.wakes) {
       if (runner->wake_) runner->wake_();
@@ -423,8 +427,8 @@ bool Pool::Impl::wait_for_work(std::unique_lock<std::mutex>& lock, Thread* self)
   auto deadline = Clock::now() + idle_timeout;
   while (!self->next && !should_exit_locked()) {
     if (idle_forever) {
-      self->cv.wait(lock);
-    } else if (self->cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+      self->cv->wait(lock);
+    } else if (self->cv->wait_until(lock, deadline) == std::cv_status::timeout) {
       return self->next != nullptr;
     }
   }
@@ -453,7 +457,7 @@ void Pool::Impl::exit_locked(Thread* self) {
 }
 
 void Pool::Impl::notify_idle_locked() {
-  for (Thread* thread : idle_threads) thread->cv.notify_one();
+  for (Thread* thread : idle_threads) thread->cv->notify_one();
 }
 
 // Waits until no native thread is left but the caller (if it is one of ours, it cannot wait for

@@ -101,6 +101,7 @@ function explain(error: unknown, kind: number): unknown {
 const runner = new addon.NativeRunner(poolId, group, wake);
 Atomics.store(attached, 0, 1);
 let busy = false;
+let idleTimer: NodeJS.Timeout | null = null;
 
 // A task that ends this thread fails with what ended it (finish() ignores the call when no task
 // runs); the thread that started this one starts another for the work that waits.
@@ -109,7 +110,6 @@ process.on('exit', (code) => {
   const error = new EvloopError('ERR_TASK_ABORTED', `the task called process.exit(${code}), which ended its pool thread`);
   runner.finish(false, serializeError(error));
 });
-let idleTimer: NodeJS.Timeout | null = null;
 
 function wake(): void {
   if (!busy) void drain();

@@ -4,9 +4,8 @@
 // process.exit() comes with work queued and running; a loop is collected without close() with
 // everything armed; the pool is resized down while busy; shutdown races submits from several
 // threads. Anything that could crash or hang runs in a child process with a bounded wait.
-import { spawn } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
-import { entry, evloop, root } from './harness';
+import { describeChild, entry, evloop, root, spawnSource, type ChildResult } from './harness';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -14,70 +13,8 @@ const { ThreadPoolExecutor, hostLoop, tasks } = evloop;
 
 // ---- children --------------------------------------------------------------------------------------
 
-interface Child {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-  timedOut: boolean;
-  ms: number;
-  /** the last stdout line, parsed as JSON (undefined if it is not JSON) */
-  out: any;
-}
-
-const MAX_CHILDREN = 2;
-let running = 0;
-const waiting: (() => void)[] = [];
-
-/** Runs `source` (CommonJS, `evloop` bound) in `node <args>`, killed after `timeoutMs`. */
-async function child(source: string, { args = [] as string[], timeoutMs = 30_000 } = {}): Promise<Child> {
-  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await new Promise<Child>((resolve, reject) => {
-      const start = Date.now();
-      const proc = spawn(process.execPath, [...args, '-e', `const evloop = require(${JSON.stringify(entry)});\n${source}`], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        proc.kill('SIGKILL');
-      }, timeoutMs);
-      proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      proc.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      proc.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const lines = stdout.split('\n').filter(Boolean);
-        let out: any;
-        try {
-          out = JSON.parse(lines.at(-1) ?? '');
-        } catch {
-          out = undefined;
-        }
-        resolve({ code, signal, stdout, stderr, lines, timedOut, ms: Date.now() - start, out });
-      });
-    });
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-function describeChild(r: Child): string {
-  return `code=${r.code} signal=${r.signal} timedOut=${r.timedOut} ms=${r.ms}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
-
 /** Finished by itself, in time, with `code`, and no native crash. */
-function expectClean(r: Child, code = 0): void {
+function expectClean(r: ChildResult, code = 0): void {
   expect(r.timedOut, describeChild(r)).toBe(false);
   expect(r.signal, describeChild(r)).toBeNull();
   expect(r.stderr, describeChild(r)).not.toMatch(/FATAL ERROR|Segmentation fault|core dumped|Assertion failed|napi_throw|terminate called|AddressSanitizer/);
@@ -136,7 +73,7 @@ describe('a JavaScript task that fails', () => {
   });
 
   it('never settles: shutdown({ wait: false }) returns at once, cancel() drops it, and the process exits by itself', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmnever' });
       const loop = evloop.newEventLoop();
       const out = {};
@@ -173,7 +110,7 @@ describe('a JavaScript task that fails', () => {
   // On the host loop, cancel() of pool work that is already running stops the loop waiting for
   // it: a task that never settles does not keep the process alive once every Future is done.
   it('never settles, submitted from the host loop: once its Future is cancelled the process can exit', async () => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmnever3' });
       const host = evloop.hostLoop();
@@ -193,7 +130,7 @@ describe('a JavaScript task that fails', () => {
   });
 
   it('never settles, on a private loop: a run with a timeout bound (waitFor) ends with ERR_TIMEOUT and the loop closes', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmnever2' });
       const loop = evloop.newEventLoop();
       evloop.setEventLoop(loop);
@@ -221,7 +158,7 @@ const HOG = `() => { const hog = []; for (;;) hog.push(new Array(1e5).fill(Math.
 describe('a JavaScript task that exhausts its heap', () => {
 
   it("fails its Future with ERR_TASK_ABORTED, the process survives, and later work runs on a new pool thread", async () => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmoom' });
       const host = evloop.hostLoop();
@@ -239,7 +176,7 @@ describe('a JavaScript task that exhausts its heap', () => {
         console.log(JSON.stringify(out));
       })();
     `,
-      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+      { nodeArgs: ['--max-old-space-size=64'], timeoutMs: 60_000 },
     );
     expectClean(r);
     expect(r.out).toEqual({
@@ -253,7 +190,7 @@ describe('a JavaScript task that exhausts its heap', () => {
   });
 
   it('on a private loop too: the blocked run gets the failure, not a hang', async () => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmoom2' });
       const loop = evloop.newEventLoop();
@@ -267,7 +204,7 @@ describe('a JavaScript task that exhausts its heap', () => {
       ex.shutdown({ wait: false });
       console.log(JSON.stringify(out));
     `,
-      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+      { nodeArgs: ['--max-old-space-size=64'], timeoutMs: 60_000 },
     );
     expectClean(r);
     expect(r.out).toEqual({ results: ['ERR_TASK_ABORTED', 42], again: 'again' });
@@ -293,7 +230,7 @@ describe('a JavaScript task that ends its pool thread, with work queued behind i
   const CASES = Object.entries(FAULTS).flatMap(([fault, f]) => ['private', 'host'].map((loop) => [fault, loop, f] as const));
 
   it.each(CASES)('%s, on the %s loop: it fails with a clear error, the queued task runs on a new pool thread', async (_fault, kind, { fn, expected }) => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1, name: 'fmend' });
       const loop = ${kind === 'private'} ? evloop.newEventLoop() : evloop.hostLoop();
@@ -317,7 +254,7 @@ describe('a JavaScript task that ends its pool thread, with work queued behind i
         })();
       }
     `,
-      { args: ['--max-old-space-size=64'], timeoutMs: 60_000 },
+      { nodeArgs: ['--max-old-space-size=64'], timeoutMs: 60_000 },
     );
     expectClean(r);
     expect(r.out).toEqual({
@@ -332,7 +269,7 @@ describe('a JavaScript task that ends its pool thread, with work queued behind i
 
 describe('a worker terminated while its pool tasks run', () => {
   it("on a shared pool: terminate() is prompt, the pool goes on for the others, and every task is accounted for", async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const { Worker } = require('node:worker_threads');
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 3, name: 'fmterm' });
       const host = evloop.hostLoop();
@@ -394,7 +331,7 @@ describe('a worker terminated while its pool tasks run', () => {
   // before they attach, its group ends with it (end_group at its environment's teardown), so
   // its queued work fails instead of keeping the pool from draining for every thread.
   it('a worker that ends right after submitting JavaScript work to a shared pool does not keep its shutdown from resolving', async () => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const { Worker } = require('node:worker_threads');
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmstrand' });
@@ -423,7 +360,7 @@ describe('a worker terminated while its pool tasks run', () => {
   });
 
   it("with its own executor whose JavaScript and native tasks run: terminate() is prompt and the process exits", async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const { Worker } = require('node:worker_threads');
       const source = \`
         const { parentPort } = require('node:worker_threads');
@@ -462,7 +399,7 @@ describe('process.exit() with work queued and running', () => {
   `;
 
   it('from a callback of a private loop blocking the main thread', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       ${SETUP}
       loop.callLater(300, () => { console.log('exiting ' + JSON.stringify(ex.stats().running)); process.exit(3); });
       loop.runUntilComplete(evloop.gather(f));
@@ -473,7 +410,7 @@ describe('process.exit() with work queued and running', () => {
   });
 
   it('from the host loop (Node is idle but for the pool)', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       ${SETUP}
       loop.close(); // the private loop's futures are dropped; the pool keeps running them
       setTimeout(() => { console.log('exiting'); process.exit(4); }, 300);
@@ -483,7 +420,7 @@ describe('process.exit() with work queued and running', () => {
   });
 
   it('with no exit call: the process ends by itself although pool threads are busy forever', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       ${SETUP}
       loop.callLater(300, () => loop.stop());
       loop.runForever();
@@ -499,7 +436,7 @@ describe('process.exit() with work queued and running', () => {
 
 describe('a loop garbage-collected without close()', () => {
   it('with timers, readers, writers, signal handlers, posts and pool work in flight: no crash, pool accounted, descriptors back', async () => {
-    const r = await child(
+    const r = await spawnSource(
       `
       const fs = require('node:fs');
       const path = require('node:path');
@@ -545,7 +482,7 @@ describe('a loop garbage-collected without close()', () => {
         console.log(JSON.stringify(out));
       })();
     `,
-      { args: ['--expose-gc'] },
+      { nodeArgs: ['--expose-gc'] },
     );
     expectClean(r);
     expect(r.out).toEqual({ held: true, posts: [], accounted: 60, left: 0, nodeHeard: true });
@@ -556,7 +493,7 @@ describe('a loop garbage-collected without close()', () => {
 
 describe('the pool resized down while busy', () => {
   it('running work finishes, then at most the new maxWorkers run at once; every task completes; growing again works', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 4, name: 'fmresize', idleTimeout: 50 });
       const loop = evloop.newEventLoop();
       const futures = [];
@@ -607,7 +544,7 @@ describe('shutdown while JavaScript work waits for a slot', () => {
   // Shutdown with JS work still queued: once a group's queue drains, its idle JS pool threads are
   // woken and leave, rather than staying until idleTimeout.
   it('every JavaScript pool thread leaves once the work is done', async () => {
-    const r = await child(`
+    const r = await spawnSource(`
       const fs = require('node:fs');
       const names = () => fs.readdirSync('/proc/self/task').map((t) => { try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fmslot'));
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 2, name: 'fmslot' });
@@ -685,7 +622,7 @@ describe('shutdown racing submits from several threads', () => {
   `;
 
   it.each([false, true])('cancelFutures %s: every submit is either refused or settles; the pool accounts for each', async (cancelFutures) => {
-    const r = await child(RACE(cancelFutures), { timeoutMs: 60_000 });
+    const r = await spawnSource(RACE(cancelFutures), { timeoutMs: 60_000 });
     expectClean(r);
     expect(r.out).toMatchObject({
       reports: 4,

@@ -5,9 +5,10 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BOUND_MS, LOOP_KINDS, evloop, root, runChild, type LoopKind } from './harness';
+import type { ChildProcess } from 'node:child_process';
+import { BOUND_MS, LOOP_KINDS, evloop, root, runChild, spawnSource, type LoopKind } from './harness';
 import type { EventLoop, ThreadPoolExecutor } from '../dist/cjs/index.js';
-import { Gate, gated, releaseLoop, settle, spawnChild, useLoop } from './fixtures/pool-helpers';
+import { Gate, gated, releaseLoop, settle, useLoop } from './fixtures/pool-helpers';
 
 const { EvloopError, moduleTask, tasks } = evloop;
 
@@ -580,23 +581,19 @@ describe('console.log inside a pool function', () => {
     require('node:fs').readSync(0, b, 0, 3, null);
     return 'task got ' + b.toString().trim();
   }`;
-  const answer = (all: string, stdin: NodeJS.WritableStream) => {
-    if (all.includes('inside the task\n') && !(answer as any).sent) {
-      (answer as any).sent = true;
-      stdin.write('go\n');
-    }
+  const answer = (line: string, child: ChildProcess) => {
+    if (line === 'inside the task') child.stdin!.write('go\n');
   };
 
   it('appears while a private loop blocks the main thread, before the run returns', async () => {
-    (answer as any).sent = false;
-    const r = await spawnChild(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1 });
       const loop = evloop.newEventLoop();
       const v = loop.runUntilComplete(loop.runInExecutor(ex, ${TASK}));
       console.log('run returned: ' + v);
     `,
-      { onStdout: answer, timeoutMs: BOUND_MS },
+      { onLine: answer, timeoutMs: BOUND_MS },
     );
     expect(r.timedOut).toBe(false);
     expect(r.stderr).toBe('');
@@ -604,13 +601,12 @@ describe('console.log inside a pool function', () => {
   });
 
   it('appears on the host loop before the result', async () => {
-    (answer as any).sent = false;
-    const r = await spawnChild(
+    const r = await spawnSource(
       `
       const ex = new evloop.ThreadPoolExecutor({ maxWorkers: 1 });
       ex.submit(${TASK}).then((v) => console.log('result: ' + v));
     `,
-      { onStdout: answer, timeoutMs: BOUND_MS },
+      { onLine: answer, timeoutMs: BOUND_MS },
     );
     expect(r.timedOut).toBe(false);
     expect(r.stderr).toBe('');

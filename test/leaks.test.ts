@@ -3,18 +3,12 @@
 // loops are freed when it exits; an executor's threads are gone after shutdown or idle exit.
 // Each case counts /proc/self/fd and /proc/self/task in a fresh child process (the test runner's
 // own process has threads and descriptors of its own that come and go).
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { root } from './harness';
+import { describeChild, spawnNode } from './harness';
 
-// Concurrent tests queue for a child slot (MAX_CHILDREN); a test's own bound is its child's.
+// Concurrent tests queue for a child slot (test/harness.ts); a test's own bound is its child's.
 vi.setConfig({ testTimeout: 120_000 });
-
-/** Children of this file that run at once: enough to overlap waits, few enough for a loaded box. */
-const MAX_CHILDREN = 2;
-let running = 0;
-const waiting: (() => void)[] = [];
 
 const probePath = JSON.stringify(path.join(__dirname, 'fixtures', 'safety-probe.cjs'));
 
@@ -36,52 +30,15 @@ async function measure(body: string, { args = [] as string[], timeoutMs = 25_000
       console.log(JSON.stringify(out));
     })().catch((error) => { console.log(JSON.stringify({ failed: String(error && error.stack || error) })); process.exitCode = 1; });
   `;
-  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  let r: Awaited<ReturnType<typeof runNode>>;
-  try {
-    r = await runNode([...args, '-e', source], timeoutMs);
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-  const diag = `status=${r.status} signal=${r.signal} timedOut=${r.timedOut}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+  const r = await spawnNode([...args, '-e', source], { timeoutMs });
+  const diag = describeChild(r);
   expect(r.timedOut, diag).toBe(false);
   expect(r.signal, diag).toBeNull();
   expect(r.stderr, diag).not.toMatch(/FATAL ERROR|Segmentation fault|core dumped|Assertion failed|napi_throw/);
-  const last = r.stdout.split('\n').filter(Boolean).at(-1);
-  expect(last, diag).toBeDefined();
-  const out = JSON.parse(last!);
-  expect(out.failed, diag).toBeUndefined();
-  expect(r.status, diag).toBe(0);
-  return { out, stderr: r.stderr };
-}
-
-/** `node <args>` in the package root, killed after `timeoutMs`. */
-function runNode(
-  args: string[],
-  timeoutMs: number,
-): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr, timedOut });
-    });
-  });
+  expect(r.out, diag).toBeDefined();
+  expect(r.out.failed, diag).toBeUndefined();
+  expect(r.code, diag).toBe(0);
+  return { out: r.out, stderr: r.stderr };
 }
 
 /** Arms a loop with what holds native resources: timers, watchers, signal handlers, a share. */

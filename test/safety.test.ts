@@ -2,107 +2,18 @@
 // a worker never keeps worker.terminate() or process.exit() from finishing; nothing a user does
 // through the API crashes the process. Everything that could hang or die runs in a child process
 // with a bounded wait.
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { entry, root } from './harness';
+import { describeChild, spawnNode, spawnSource, type ChildResult } from './harness';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
-// Concurrent tests queue for a child slot (MAX_CHILDREN); a test's own bound is its child's.
+// Concurrent tests queue for a child slot (test/harness.ts runs two at once); a test's own bound
+// is its child's (20 s: the bugs these tests catch hang for minutes).
 vi.setConfig({ testTimeout: 120_000 });
 
-/** A child that hangs is killed after this long (the bugs these tests catch hang for minutes). */
-const CHILD_BOUND_MS = 20_000;
-/** Children of this file that run at once: enough to overlap waits, few enough for a loaded CI box. */
-const MAX_CHILDREN = 2;
 /** "Finishes promptly": where the bug would be a hang, anything under this passes. */
 const PROMPT_MS = 5000;
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-  timedOut: boolean;
-  ms: number;
-  /** ms from the child's first "ready" line to its exit (what "promptly" is about), or NaN */
-  sinceReady: number;
-}
-
-/**
- * Runs `node <args>` and resolves when it exits (or after `timeoutMs`, killing it). `onLine` sees
- * each stdout line as it arrives, with the child, so a test can signal it at the right moment.
- */
-let running = 0;
-const waiting: (() => void)[] = [];
-
-async function spawnNode(
-  args: string[],
-  options: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
-): Promise<ChildResult> {
-  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await spawnNow(args, options);
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-function spawnNow(
-  args: string[],
-  { onLine, timeoutMs = CHILD_BOUND_MS }: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number },
-): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    let timedOut = false;
-    let readyAt = NaN;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout!.setEncoding('utf8');
-    child.stderr!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      stdout += chunk;
-      pending += chunk;
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line === 'ready' && Number.isNaN(readyAt)) readyAt = Date.now();
-        onLine?.(line, child);
-      }
-    });
-    child.stderr!.on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, lines: stdout.split('\n').filter(Boolean), timedOut, ms: Date.now() - start, sinceReady: Date.now() - readyAt });
-    });
-  });
-}
-
-/** Runs `source` (CommonJS, with `evloop` bound) in a child, asynchronously and bounded. */
-function spawnSource(source: string, options: Parameters<typeof spawnNode>[1] = {}): Promise<ChildResult> {
-  return spawnNode(['-e', `const evloop = require(${JSON.stringify(entry)});\n${source}`], options);
-}
-
-function describeChild(r: ChildResult): string {
-  return `code=${r.code} signal=${r.signal} timedOut=${r.timedOut} ms=${r.ms} sinceReady=${r.sinceReady}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
 
 /** No native crash: not killed by a signal, no abort or fatal error printed. */
 function expectNoCrash(r: ChildResult | { signal: NodeJS.Signals | null; stderr: string }): void {

@@ -15,7 +15,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { row, median, runNode, emit, log } = require('./lib/common');
+const { row, median, runNode, emitAndExit, log } = require('./lib/common');
 
 const ROOT = path.resolve(__dirname, '..');
 const FLOOR_SRC = path.join(__dirname, 'floor', 'pingpong.c');
@@ -308,25 +308,8 @@ if (require.main === module) {
   const i = process.argv.indexOf('--child');
   if (i > 0) {
     const [mode, n, warmup] = process.argv.slice(i + 1);
-    child(mode, Number(n), Number(warmup)).then(
-      (result) => {
-        emit(result);
-        process.exit(0);
-      },
-      (error) => {
-        console.error(error?.stack ?? error);
-        process.exit(1);
-      },
-    );
+    emitAndExit(child(mode, Number(n), Number(warmup)));
   } else {
-    run({ quick: process.argv.includes('--quick') }).then((rows) => {
-      for (const r of rows) {
-        const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : '—');
-        console.log(
-          `${r.case.padEnd(72)} ${fmt(r.evloop).padStart(10)} ${fmt(r.competitor).padStart(10)} ${r.unit.padEnd(6)} ` +
-            `${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + '×' : '—'}${r.target ? `  target ${r.target} ${r.met ? '✓' : '✗'}` : ''}`,
-        );
-      }
-    });
+    run({ quick: process.argv.includes('--quick') }).then((rows) => console.table(rows));
   }
 }

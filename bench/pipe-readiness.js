@@ -15,7 +15,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { row, median, runNode, emit, log } = require('./lib/common');
+const { row, median, runNode, emitAndExit, log } = require('./lib/common');
 
 const ROOT = path.resolve(__dirname, '..');
 const PEER_SRC = path.join(__dirname, 'floor', 'pipepeer.c');
@@ -264,25 +264,8 @@ if (require.main === module) {
   if (i > 0) {
     const [kind, contender, n, peer] = process.argv.slice(i + 1);
     const f = kind === 'stream' ? streamChild : pingPongChild;
-    f(contender, Number(n), peer).then(
-      (result) => {
-        emit(result);
-        process.exit(0);
-      },
-      (error) => {
-        console.error(error?.stack ?? error);
-        process.exit(1);
-      },
-    );
+    emitAndExit(f(contender, Number(n), peer));
   } else {
-    run({ quick: process.argv.includes('--quick') }).then((rows) => {
-      for (const r of rows) {
-        const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : '—');
-        console.log(
-          `${r.case.padEnd(76)} ${fmt(r.evloop).padStart(10)} ${fmt(r.competitor).padStart(10)} ${r.unit.padEnd(6)} ` +
-            `${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + '×' : '—'}${r.target ? `  target ${r.target} ${r.met ? '✓' : '✗'}` : ''}`,
-        );
-      }
-    });
+    run({ quick: process.argv.includes('--quick') }).then((rows) => console.table(rows));
   }
 }

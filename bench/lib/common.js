@@ -63,6 +63,20 @@ function emit(result) {
   process.stdout.write(`\n${RESULT_MARK}${JSON.stringify(result)}\n`);
 }
 
+/** A measuring child's end: emit what `measuring` resolves to and exit 0, or print the error and exit 1. */
+function emitAndExit(measuring) {
+  measuring.then(
+    (result) => {
+      emit(result);
+      process.exit(0);
+    },
+    (error) => {
+      console.error(error?.stack ?? error);
+      process.exit(1);
+    },
+  );
+}
+
 function parseResult(stdout, what) {
   const line = stdout.split('\n').reverse().find((l) => l.startsWith(RESULT_MARK));
   if (line === undefined) throw new Error(`${what}: no result in its output`);
@@ -188,6 +202,7 @@ module.exports = {
   median,
   row,
   emit,
+  emitAndExit,
   runNode,
   canPin,
   pythonCommand,

@@ -280,7 +280,8 @@ function readString(tag: number): string {
   if (end > input.length) throw UNSUPPORTED;
   let value: string;
   if (tag === TAG_ONE_BYTE_STRING) {
-    value = length <= 16 ? shortLatin1(at, end) : input.toString('latin1', at, end);
+    // (a JS loop beats the native call below about 8 characters: 23 vs 56 ns for 4)
+    value = length <= 8 ? shortLatin1(at, end) : input.toString('latin1', at, end);
   } else if (tag === TAG_TWO_BYTE_STRING) {
     if (length % 2 !== 0) throw UNSUPPORTED;
     value = input.toString('utf16le', at, end);

@@ -6,10 +6,8 @@
 // each test repeats its operations thousands of times in one long-lived process, so that a leak
 // of one descriptor, thread, handle or map entry per operation cannot hide in noise, and the
 // check after every test (afterEach) catches what one test leaves for the next.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
@@ -23,20 +21,13 @@ const { newEventLoop, hostLoop, tasks, post, sleep, gather } = evloop;
 
 // ---- what this process holds ---------------------------------------------------------------------
 
-const fds = (): number => fs.readdirSync('/proc/self/fd').length;
-const threads = (): number => fs.readdirSync('/proc/self/task').length;
-
-function threadNames(): string[] {
-  const names: string[] = [];
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    try {
-      names.push(fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
-    } catch {
-      // the thread exited while we looked
-    }
-  }
-  return names;
-}
+const { fds, threads, threadNames, pipeFd } = createRequire(__filename)('./fixtures/safety-probe.cjs') as {
+  fds(): number;
+  threads(): number;
+  threadNames(): string[];
+  /** a descriptor epoll accepts: a FIFO opened read-write, non-blocking (always writable) */
+  pipeFd(): number;
+};
 
 /**
  * Node's own active handles and requests, by kind. Timeout and Immediate are left out: vitest's
@@ -48,18 +39,6 @@ function nodeResources(): Record<string, number> {
     if (kind !== 'Timeout' && kind !== 'Immediate') counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;
-}
-
-/** A descriptor epoll accepts: a FIFO opened read-write, non-blocking (always writable). */
-function fifoFd(): number {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-leakcheck-'));
-  const fifo = path.join(dir, 'fifo');
-  try {
-    execFileSync('mkfifo', [fifo]);
-    return fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function until(predicate: () => boolean, ms = 15_000): Promise<boolean> {
@@ -158,7 +137,7 @@ afterAll(() => {
 });
 
 function fifo(): number {
-  const fd = fifoFd();
+  const fd = pipeFd();
   openFds.push(fd);
   return fd;
 }

@@ -1,7 +1,7 @@
 // Future, as asyncio's test_futures checks it: the state machine, its errors, done callbacks
 // scheduled with callSoon, awaiting it, and "Future exception was never retrieved".
 import { describe, expect, it } from 'vitest';
-import { LOOP_KINDS, evloop, runChild, type LoopKind, thrown } from './harness';
+import { afterTurns, evloop, LOOP_KINDS, type LoopKind, runChild, thrown } from './harness';
 import type { EventLoop, Future } from '../dist/cjs/index.js';
 
 const { EvloopError, InvalidStateError, CancelledError, TimeoutError, Future: FutureClass } = evloop;
@@ -19,17 +19,6 @@ function expectCancelled(error: any, message?: string): void {
   expect(error).toBeInstanceOf(Error);
   expect(error.code).toBe('ERR_CANCELLED');
   if (message !== undefined) expect(error.message).toContain(message);
-}
-
-/** A Future that is done once `loop` has run `turns` more turns. */
-function afterTurns(loop: EventLoop, turns: number): Future<void> {
-  const f = loop.createFuture<void>();
-  const step = (left: number) => {
-    if (left === 0) f.setResult();
-    else loop.callSoon(step, left - 1);
-  };
-  loop.callSoon(step, turns - 1);
-  return f;
 }
 
 describe('error classes', () => {

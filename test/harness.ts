@@ -77,6 +77,17 @@ export function runChild(
   });
 }
 
+/** A Future that is done once `loop` has run `turns` more turns. */
+export function afterTurns(loop: EventLoop, turns: number): Future<void> {
+  const f = loop.createFuture<void>();
+  const step = (left: number) => {
+    if (left === 0) f.setResult();
+    else loop.callSoon(step, left - 1);
+  };
+  loop.callSoon(step, turns - 1);
+  return f;
+}
+
 /** The error `fn` throws (the test fails when it throws none). */
 export function thrown(fn: () => unknown): any {
   try {

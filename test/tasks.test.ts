@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOOP_KINDS, evloop, root, runChild, type LoopKind, thrown } from './harness';
+import { afterTurns, evloop, LOOP_KINDS, type LoopKind, root, runChild, thrown } from './harness';
 import type { EventLoop, Future, Task } from '../dist/cjs/index.js';
 
 const { CancelledError, EvloopError, Task: TaskClass, Future: FutureClass } = evloop;
@@ -18,17 +18,6 @@ async function rejection(kind: LoopKind, loop: EventLoop, f: Future<unknown>): P
     return error;
   }
   throw new Error('expected the future to fail');
-}
-
-/** A Future done after `turns` turns of `loop`. */
-function afterTurns(loop: EventLoop, turns: number): Future<void> {
-  const f = loop.createFuture<void>();
-  const step = (left: number) => {
-    if (left === 0) f.setResult();
-    else loop.callSoon(step, left - 1);
-  };
-  loop.callSoon(step, turns - 1);
-  return f;
 }
 
 describe.each(LOOP_KINDS)('$name loop: generator coroutines', (kind: LoopKind) => {
